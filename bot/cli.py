@@ -1,0 +1,80 @@
+"""The command line: ``python -m bot run | migrate | backup PATH | check-config``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+from bot.config import Config, ConfigError, find_config_file, load_config
+from bot.db import Database, MigrationError
+
+log = logging.getLogger("bashke")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Bashkë, the network's bot.")
+    parser.add_argument("--config", help="the TOML file (default: $BASHKE_CONFIG or config.toml)")
+    parser.add_argument("--log-level", default=os.environ.get("BASHKE_LOG_LEVEL", "INFO"))
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="run the bot (the default)")
+    commands.add_parser("migrate", help="bring the database to this code's schema")
+    backup = commands.add_parser("backup", help="an online, consistent copy of the database")
+    backup.add_argument("path", type=Path)
+    commands.add_parser("check-config", help="check the configuration and exit")
+    args = parser.parse_args(argv)
+    command = args.command or "run"
+
+    _set_up_logging(args.log_level)
+    try:
+        path = find_config_file(args.config, dict(os.environ))
+        config = load_config(path, require_token=command in ("run", "check-config"))
+        if command == "run":
+            log.info("configuration from %s; database %s", path, config.database)
+            asyncio.run(_migrate(config))
+            from handlers.application import run  # Telegram is needed only to run.
+
+            run(config)
+        elif command == "migrate":
+            applied = asyncio.run(_migrate(config))
+            print(f"applied: {', '.join(applied)}" if applied else "the database is up to date")
+        elif command == "backup":
+            if not config.database.is_file():
+                raise ConfigError("bot.database", f"{config.database} does not exist")
+            if args.path.exists():
+                raise ConfigError("backup PATH", f"{args.path} exists already; choose a new file")
+            asyncio.run(_backup(config, args.path))
+            print(f"backed up {config.database} to {args.path}")
+        else:
+            print(f"{path}: the configuration is valid")
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except MigrationError as exc:
+        print(f"database error: {exc}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def _set_up_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper() if level.upper() in logging.getLevelNamesMapping() else "INFO",
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs every request URL at INFO, and the URL carries the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+async def _migrate(config: Config) -> list[str]:
+    async with Database(config.database) as db:
+        return await db.migrate()
+
+
+async def _backup(config: Config, target: Path) -> None:
+    async with Database(config.database) as db:
+        await db.backup(target)

@@ -1,0 +1,34 @@
+"""The bot's commands and who sees them: one list for the menus, /help and the handlers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.i18n import N_
+from bot.roles import Role
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    description: str  # a catalog message id, translated for each menu
+    role: Role
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("start", N_("Start, or see what you can do"), Role.PARTICIPANT),
+    Command("help", N_("What I can do for you"), Role.PARTICIPANT),
+    Command("language", N_("Change your language"), Role.PARTICIPANT),
+    Command("town", N_("Change your partner town"), Role.PARTICIPANT),
+    Command("privacy", N_("What we store and why"), Role.PARTICIPANT),
+    Command("mydata", N_("Get everything stored about you"), Role.PARTICIPANT),
+    Command("deleteme", N_("Erase your data"), Role.PARTICIPANT),
+    Command("grant", N_("Give someone a staff role"), Role.ADMIN),
+    Command("revoke", N_("Take a staff role away"), Role.ADMIN),
+    Command("staff", N_("List the staff and their roles"), Role.ADMIN),
+    Command("addtown", N_("Add a partner town"), Role.ADMIN),
+)
+
+
+def commands_for(roles: frozenset[Role]) -> list[Command]:
+    return [command for command in COMMANDS if command.role in roles]

@@ -1,0 +1,107 @@
+"""Languages: one Babel catalog per language, a translator per person, dates formatted by Babel."""
+
+from __future__ import annotations
+
+import gettext
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from io import BytesIO
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from bot import PROJECT_ROOT
+
+LOCALES_DIR = PROJECT_ROOT / "locales"
+DOMAIN = "bot"
+SOURCE_LANGUAGE = "en"
+# The order is the order of the language buttons; each name is written in its own language.
+LANGUAGE_NAMES: dict[str, str] = {
+    "sq": "Shqip",
+    "en": "English",
+    "it": "Italiano",
+    "uk": "Українська",
+    "ar": "العربية",
+}
+LANGUAGES: tuple[str, ...] = tuple(LANGUAGE_NAMES)
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; it is translated later, when the reader is known."""
+    return message
+
+
+def language_from_telegram(code: str | None) -> str | None:
+    """The supported language matching Telegram's ``language_code`` ("it-IT" -> "it"), if any."""
+    if not code:
+        return None
+    base = code.replace("_", "-").split("-", 1)[0].lower()
+    return base if base in LANGUAGE_NAMES else None
+
+
+@dataclass(frozen=True)
+class Translator:
+    """Everything language-dependent for one reader: messages, plurals, dates."""
+
+    language: str
+    translations: gettext.NullTranslations
+    locale: Locale
+
+    def gettext(self, message: str) -> str:
+        return self.translations.gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self.translations.ngettext(singular, plural, n)
+
+    def datetime(self, moment: datetime, timezone: str, fmt: str = "medium") -> str:
+        """A moment as the reader says it, on the clock of ``timezone`` (an event's or town's)."""
+        return format_datetime(moment, format=fmt, tzinfo=ZoneInfo(timezone), locale=self.locale)
+
+    @property
+    def is_rtl(self) -> bool:
+        return self.locale.character_order == "right-to-left"
+
+
+class Catalogs:
+    """All translators, loaded once from the .po files at start."""
+
+    def __init__(self, directory: Path = LOCALES_DIR, languages: Iterable[str] = LANGUAGES) -> None:
+        self._translators: dict[str, Translator] = {}
+        for language in languages:
+            self._translators[language] = Translator(
+                language=language,
+                translations=_load(directory, language),
+                locale=Locale.parse(language),
+            )
+
+    def translator(self, language: str | None, fallback: str = SOURCE_LANGUAGE) -> Translator:
+        if language and language in self._translators:
+            return self._translators[language]
+        return self._translators[fallback]
+
+    def __iter__(self) -> Iterator[Translator]:
+        return iter(self._translators.values())
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(self._translators)
+
+
+def _load(directory: Path, language: str) -> gettext.NullTranslations:
+    po_path = directory / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not po_path.is_file():
+        if language == SOURCE_LANGUAGE:
+            return gettext.NullTranslations()
+        raise FileNotFoundError(f"no catalog for {language!r} at {po_path}")
+    with po_path.open("rb") as handle:
+        catalog = read_po(handle, locale=language, domain=DOMAIN)
+    # Compiling in memory keeps the .po the single source: no stale .mo can be shipped.
+    buffer = BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)

@@ -1,0 +1,163 @@
+"""Participants: consent, language, town, self-description, and their right to see and erase it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from bot.db import Database, now_text
+from bot.errors import InvalidInput, NotRegistered
+from bot.i18n import LANGUAGES, N_
+from bot.towns import TownService
+
+
+class SelfDescription(StrEnum):
+    RESIDENT = "resident"
+    NEWCOMER = "newcomer"
+    UNSAID = "unsaid"
+
+
+@dataclass(frozen=True)
+class Person:
+    telegram_id: int
+    language: str
+    town_id: int | None
+    other_town: bool
+    self_description: SelfDescription | None
+    consented_at: str
+
+    @property
+    def has_answered_town(self) -> bool:
+        return self.town_id is not None or self.other_town
+
+
+def _person(row: Any) -> Person:
+    return Person(
+        telegram_id=row["telegram_id"],
+        language=row["language"],
+        town_id=row["town_id"],
+        other_town=bool(row["other_town"]),
+        self_description=(
+            SelfDescription(row["self_description"]) if row["self_description"] else None
+        ),
+        consented_at=row["consented_at"],
+    )
+
+
+class PeopleService:
+    def __init__(self, db: Database, towns: TownService) -> None:
+        self._db = db
+        self._towns = towns
+
+    async def get(self, telegram_id: int) -> Person | None:
+        row = await self._db.fetchone("SELECT * FROM people WHERE telegram_id = ?", (telegram_id,))
+        return None if row is None else _person(row)
+
+    async def require(self, telegram_id: int) -> Person:
+        person = await self.get(telegram_id)
+        if person is None:
+            raise NotRegistered()
+        return person
+
+    async def give_consent(self, telegram_id: int, language: str) -> Person:
+        """The first row about a person: written only when they agree to the privacy notice."""
+        _check_language(language)
+        await self._db.execute(
+            "INSERT INTO people (telegram_id, language, consented_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (telegram_id) DO UPDATE SET language = excluded.language,"
+            " blocked_at = NULL",
+            (telegram_id, language, now_text()),
+        )
+        return await self.require(telegram_id)
+
+    async def set_language(self, telegram_id: int, language: str) -> Person:
+        _check_language(language)
+        await self._update(
+            telegram_id,
+            "UPDATE people SET language = ? WHERE telegram_id = ?",
+            (language, telegram_id),
+        )
+        return await self.require(telegram_id)
+
+    async def set_town(self, telegram_id: int, town_id: int | None) -> Person:
+        """Choose a partner town, or ``None`` for "other / none of these"."""
+        if town_id is not None:
+            await self._towns.get(town_id)
+        await self._update(
+            telegram_id,
+            "UPDATE people SET town_id = ?, other_town = ? WHERE telegram_id = ?",
+            (town_id, int(town_id is None), telegram_id),
+        )
+        return await self.require(telegram_id)
+
+    async def set_self_description(self, telegram_id: int, value: str) -> Person:
+        try:
+            description = SelfDescription(value)
+        except ValueError:
+            raise InvalidInput() from None
+        await self._update(
+            telegram_id,
+            "UPDATE people SET self_description = ? WHERE telegram_id = ?",
+            (description.value, telegram_id),
+        )
+        return await self.require(telegram_id)
+
+    async def mark_blocked(self, telegram_id: int, blocked: bool) -> None:
+        await self._db.execute(
+            "UPDATE people SET blocked_at = ? WHERE telegram_id = ?",
+            (now_text() if blocked else None, telegram_id),
+        )
+
+    async def export(self, telegram_id: int) -> dict[str, Any]:
+        """Everything stored about one person, as they are entitled to see it."""
+        person = await self._db.fetchone(
+            "SELECT p.*, t.name AS town_name FROM people p LEFT JOIN towns t ON t.id = p.town_id"
+            " WHERE p.telegram_id = ?",
+            (telegram_id,),
+        )
+        roles = await self._db.fetchall(
+            "SELECT r.role, t.name AS town, r.granted_at FROM staff_roles r"
+            " LEFT JOIN towns t ON t.id = r.town_id WHERE r.telegram_id = ? ORDER BY r.id",
+            (telegram_id,),
+        )
+        actions = await self._db.fetchall(
+            "SELECT at, action, subject FROM audit_log WHERE actor_id = ? ORDER BY id",
+            (telegram_id,),
+        )
+        return {
+            "telegram_id": telegram_id,
+            "profile": None
+            if person is None
+            else {
+                "language": person["language"],
+                "town": person["town_name"],
+                "other_town": bool(person["other_town"]),
+                "self_description": person["self_description"],
+                "consented_at": person["consented_at"],
+                "blocked_the_bot_at": person["blocked_at"],
+            },
+            "staff_roles": [dict(row) for row in roles],
+            "staff_actions": [dict(row) for row in actions],
+        }
+
+    async def erase(self, telegram_id: int) -> bool:
+        """Delete the person's profile and roles; return whether anything was stored.
+
+        The audit log keeps staff actions (accountability); the privacy notice says so.
+        """
+        async with self._db.transaction() as tx:
+            removed = await tx.execute("DELETE FROM people WHERE telegram_id = ?", (telegram_id,))
+            roles = await tx.execute(
+                "DELETE FROM staff_roles WHERE telegram_id = ?", (telegram_id,)
+            )
+        return bool(removed or roles)
+
+    async def _update(self, telegram_id: int, sql: str, params: tuple[Any, ...]) -> None:
+        if not await self._db.execute(sql, params):
+            raise NotRegistered()
+
+
+def _check_language(language: str) -> None:
+    if language not in LANGUAGES:
+        raise InvalidInput(N_("I do not know that language."))

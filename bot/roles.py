@@ -1,0 +1,93 @@
+"""Who may do what: the one authorisation check every service calls before it changes anything."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from bot.db import Database
+from bot.errors import NotAllowed
+
+
+class Role(StrEnum):
+    PARTICIPANT = "participant"
+    MODERATOR = "moderator"
+    COORDINATOR = "coordinator"
+    ADMIN = "admin"
+
+
+class Permission(StrEnum):
+    MANAGE_ROLES = "manage_roles"
+    MANAGE_TOWNS = "manage_towns"
+    MODERATE = "moderate"
+    COORDINATE = "coordinate"
+
+
+@dataclass(frozen=True)
+class Roles:
+    """The roles of one person, as loaded for one request."""
+
+    telegram_id: int
+    admin: bool = False
+    moderator: bool = False
+    network_coordinator: bool = False
+    coordinator_towns: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def names(self) -> frozenset[Role]:
+        names = {Role.PARTICIPANT}
+        if self.admin:
+            names.add(Role.ADMIN)
+        if self.moderator:
+            names.add(Role.MODERATOR)
+        if self.network_coordinator or self.coordinator_towns:
+            names.add(Role.COORDINATOR)
+        return frozenset(names)
+
+    @property
+    def is_staff(self) -> bool:
+        return len(self.names) > 1
+
+    def allows(self, permission: Permission, town_id: int | None = None) -> bool:
+        if self.admin:
+            return True
+        if permission is Permission.MODERATE:
+            return self.moderator
+        if permission is Permission.COORDINATE:
+            # A town coordinator acts for their town only; a network-wide action needs the network.
+            if self.network_coordinator:
+                return True
+            return town_id is not None and town_id in self.coordinator_towns
+        return False
+
+
+class Authorizer:
+    """Loads roles (admins from the configuration, the rest from the database) and refuses."""
+
+    def __init__(self, db: Database, admins: frozenset[int]) -> None:
+        self._db = db
+        self._admins = admins
+
+    async def roles_of(self, telegram_id: int) -> Roles:
+        rows = await self._db.fetchall(
+            "SELECT role, town_id FROM staff_roles WHERE telegram_id = ?", (telegram_id,)
+        )
+        return Roles(
+            telegram_id=telegram_id,
+            admin=telegram_id in self._admins,
+            moderator=any(r["role"] == Role.MODERATOR for r in rows),
+            network_coordinator=any(
+                r["role"] == Role.COORDINATOR and r["town_id"] is None for r in rows
+            ),
+            coordinator_towns=frozenset(
+                r["town_id"] for r in rows if r["role"] == Role.COORDINATOR and r["town_id"]
+            ),
+        )
+
+    async def require(
+        self, telegram_id: int, permission: Permission, town_id: int | None = None
+    ) -> Roles:
+        roles = await self.roles_of(telegram_id)
+        if not roles.allows(permission, town_id):
+            raise NotAllowed()
+        return roles

@@ -1,0 +1,44 @@
+"""The services of one running bot, built once over one database and handed to every handler."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.config import Config
+from bot.db import Database
+from bot.i18n import Catalogs
+from bot.people import PeopleService
+from bot.roles import Authorizer
+from bot.staff import StaffService
+from bot.towns import TownService
+
+
+@dataclass
+class Services:
+    config: Config
+    db: Database
+    catalogs: Catalogs
+    authz: Authorizer
+    towns: TownService
+    people: PeopleService
+    staff: StaffService
+
+    @classmethod
+    def build(cls, config: Config, db: Database, catalogs: Catalogs | None = None) -> Services:
+        authz = Authorizer(db, config.admins)
+        towns = TownService(db, authz)
+        return cls(
+            config=config,
+            db=db,
+            catalogs=catalogs or Catalogs(),
+            authz=authz,
+            towns=towns,
+            people=PeopleService(db, towns),
+            staff=StaffService(db, authz, towns),
+        )
+
+    async def start(self) -> None:
+        """Bring the database to this code's schema and add the configured towns and chapters."""
+        await self.db.open()
+        await self.db.migrate()
+        await self.towns.seed(self.config.towns, self.config.chapters)

@@ -1,0 +1,77 @@
+"""Builds the python-telegram-bot Application around the services, and runs it."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from telegram import LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import Application, ContextTypes, Defaults, TypeHandler
+
+from bot.config import Config
+from bot.db import Database
+from bot.services import Services
+from handlers import fallbacks, menus, onboarding, staff
+from handlers.context import BashkeApp, BashkeContext, load_reader
+from handlers.errors import on_error
+from handlers.processor import PerPersonUpdateProcessor
+
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
+
+
+def build_application(services: Services) -> BashkeApp:
+    config = services.config
+    app: BashkeApp = (
+        Application.builder()
+        .token(config.token)
+        .base_url(config.api_base_url)
+        .base_file_url(config.api_base_file_url)
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
+            )
+        )
+        .context_types(ContextTypes(context=BashkeContext))
+        .concurrent_updates(PerPersonUpdateProcessor(config.max_concurrent_updates))
+        .post_init(_on_start)
+        .post_shutdown(_on_stop)
+        .build()
+    )
+    app.bot_data["services"] = services
+    # Group -1 runs before every feature and finds out who is asking and in which language.
+    app.add_handler(TypeHandler(Update, load_reader), group=-1)
+    onboarding.register(app)
+    staff.register(app)
+    fallbacks.register(app)
+    app.add_error_handler(on_error)
+    return app
+
+
+async def _on_start(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    services: Services = app.bot_data["services"]
+    await services.start()
+    await menus.set_default_menus(app.bot, services)
+
+
+async def _on_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    services: Services = app.bot_data["services"]
+    await services.db.close()
+
+
+def run(config: Config) -> None:
+    """Run until interrupted: long polling, or a webhook when the configuration has one."""
+    app = build_application(Services.build(config, Database(config.database)))
+    if config.webhook is None:
+        app.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+        return
+    webhook = config.webhook
+    url_path = urlsplit(webhook.url).path.lstrip("/")
+    app.run_webhook(
+        listen=webhook.listen,
+        port=webhook.port,
+        url_path=url_path,
+        webhook_url=webhook.url,
+        secret_token=webhook.secret_token,
+        allowed_updates=ALLOWED_UPDATES,
+    )

@@ -1,0 +1,311 @@
+"""Onboarding and profile: language, consent, town, self-description, and the person's rights.
+
+Every step is a button whose data carries what the next step needs, so nothing about a person is
+kept, in memory or on disk, before they agree to the privacy notice.
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+
+from telegram import InlineKeyboardMarkup, InputFile, Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
+
+from bot import deeplinks
+from bot.commands import commands_for
+from bot.errors import InvalidInput, NotRegistered
+from bot.i18n import LANGUAGE_NAMES, N_, Translator
+from bot.people import SelfDescription
+from bot.roles import Role
+from handlers import callbacks, menus
+from handlers.context import BashkeApp, BashkeContext
+from handlers.render import Button, keyboard, show
+
+TOWNS_PER_PAGE = 8
+SELF_DESCRIPTIONS: tuple[tuple[SelfDescription, str], ...] = (
+    (SelfDescription.RESIDENT, N_("Resident")),
+    (SelfDescription.NEWCOMER, N_("Newcomer or migrant")),
+    (SelfDescription.UNSAID, N_("Prefer not to say")),
+)
+
+
+def privacy_notice(tr: Translator) -> str:
+    return tr.gettext(
+        "<b>Your privacy</b>\n"
+        "Bashkë is run by the partner towns of the network. To let you take part we store:\n"
+        "• your Telegram id and your language;\n"
+        "• your partner town, if you choose one;\n"
+        "• how you describe yourself (resident, newcomer or migrant), if you say. "
+        "It is used only in overall figures and never shown to anyone;\n"
+        "• the events you join, and the stories and votes you send. "
+        "No one can see how you voted.\n"
+        "We never sell or share your data. /mydata sends you a copy of all of it; /deleteme "
+        "erases it: your approved stories stay only if they are anonymous, your votes only as "
+        "anonymous counts."
+    )
+
+
+def help_text(tr: Translator, roles: frozenset[Role]) -> str:
+    lines = [tr.gettext("Here is what you can do:")]
+    for command in commands_for(roles):
+        lines.append(f"/{command.name} — {escape(tr.gettext(command.description))}")
+    return "\n".join(lines)
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    return keyboard(
+        [[(name, callbacks.encode("lang", code))] for code, name in LANGUAGE_NAMES.items()]
+    )
+
+
+async def start(update: Update, context: BashkeContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    tr = context.tr
+    payload = context.args[0] if context.args else None
+    note = ""
+    if payload is not None and deeplinks.parse(payload) is None:
+        note = tr.gettext("I did not recognise that link, so let us start from the beginning.")
+        note += "\n\n"
+    if context.person is None:
+        await show(
+            update,
+            note + tr.gettext("Welcome to Bashkë! Choose your language:"),
+            language_keyboard(),
+        )
+        return
+    roles = await context.roles(user.id)
+    if roles.is_staff:
+        await menus.refresh_menu(context.bot, context.services, user.id)
+    await show(update, note + tr.gettext("Welcome back!") + "\n\n" + help_text(tr, roles.names))
+
+
+async def choose_language(update: Update, context: BashkeContext) -> None:
+    """A language button: the first onboarding step, or /language for someone registered."""
+    user = update.effective_user
+    assert user is not None
+    args = callbacks.decode(update.callback_query.data if update.callback_query else None)
+    language = args[0] if args and args[0] in LANGUAGE_NAMES else None
+    if language is None:
+        raise InvalidInput(N_("I do not know that language."))
+    tr = context.services.catalogs.translator(language)
+    context.tr = tr
+    if context.person is None:
+        await show(
+            update,
+            privacy_notice(tr) + "\n\n" + tr.gettext("Do you agree?"),
+            keyboard(
+                [
+                    [(tr.gettext("I agree"), callbacks.encode("consent", language))],
+                    [(tr.gettext("No, thank you"), callbacks.encode("decline", language))],
+                ]
+            ),
+        )
+        return
+    await context.services.people.set_language(user.id, language)
+    if (await context.roles(user.id)).is_staff:
+        await menus.refresh_menu(context.bot, context.services, user.id)
+    await show(
+        update,
+        tr.gettext("I will speak {language} with you from now on.").format(
+            language=LANGUAGE_NAMES[language]
+        ),
+    )
+
+
+async def consent(update: Update, context: BashkeContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    args = callbacks.decode(update.callback_query.data if update.callback_query else None)
+    language = args[0] if args else ""
+    person = await context.services.people.give_consent(user.id, language)
+    context.person = person
+    context.tr = context.services.catalogs.translator(person.language)
+    await ask_town(update, context, intro=context.tr.gettext("Thank you, welcome!") + "\n\n")
+
+
+async def decline(update: Update, context: BashkeContext) -> None:
+    args = callbacks.decode(update.callback_query.data if update.callback_query else None)
+    tr = context.services.catalogs.translator(args[0] if args else None)
+    await show(
+        update,
+        tr.gettext(
+            "No problem: nothing about you has been stored. "
+            "If you change your mind, just send /start."
+        ),
+    )
+
+
+async def ask_town(update: Update, context: BashkeContext, page: int = 0, intro: str = "") -> None:
+    tr = context.tr
+    towns = await context.services.towns.list_towns()
+    pages = max(1, -(-len(towns) // TOWNS_PER_PAGE))
+    page = min(max(page, 0), pages - 1)
+    shown = towns[page * TOWNS_PER_PAGE : (page + 1) * TOWNS_PER_PAGE]
+    rows: list[list[Button]] = [
+        [(town.name, callbacks.encode("town", town.id)) for town in shown[i : i + 2]]
+        for i in range(0, len(shown), 2)
+    ]
+    if pages > 1:
+        nav: list[Button] = []
+        if page > 0:
+            nav.append(("◀", callbacks.encode("towns", page - 1)))
+        nav.append((f"{page + 1}/{pages}", callbacks.encode("towns", page)))
+        if page < pages - 1:
+            nav.append(("▶", callbacks.encode("towns", page + 1)))
+        rows.append(nav)
+    rows.append([(tr.gettext("Another town / none of these"), callbacks.encode("town", 0))])
+    await show(update, intro + tr.gettext("Which partner town are you part of?"), keyboard(rows))
+
+
+async def town_command(update: Update, context: BashkeContext) -> None:
+    if context.person is None:
+        raise NotRegistered()
+    await ask_town(update, context)
+
+
+async def town_page(update: Update, context: BashkeContext) -> None:
+    if context.person is None:
+        raise NotRegistered()
+    args = callbacks.decode(update.callback_query.data if update.callback_query else None)
+    await ask_town(update, context, page=callbacks.int_arg(args, 0) or 0)
+
+
+async def choose_town(update: Update, context: BashkeContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    args = callbacks.decode(update.callback_query.data if update.callback_query else None)
+    town_id = callbacks.int_arg(args, 0)
+    if town_id is None or town_id < 0:
+        raise InvalidInput()
+    person = await context.services.people.set_town(user.id, town_id or None)
+    tr = context.tr
+    if person.town_id is not None:
+        town = await context.services.towns.get(person.town_id)
+        chosen = tr.gettext("Your partner town: {town}.").format(town=escape(town.name))
+    else:
+        chosen = tr.gettext("Noted: no partner town.")
+    if person.self_description is None:
+        await ask_self_description(update, context, intro=chosen + "\n\n")
+    else:
+        await show(update, chosen)
+
+
+async def ask_self_description(update: Update, context: BashkeContext, intro: str = "") -> None:
+    tr = context.tr
+    await show(
+        update,
+        intro
+        + tr.gettext(
+            "One last, optional question: how do you describe yourself here? "
+            "It is used only in overall figures and never shown to anyone."
+        ),
+        keyboard(
+            [
+                [(tr.gettext(label), callbacks.encode("desc", value.value))]
+                for value, label in SELF_DESCRIPTIONS
+            ]
+        ),
+    )
+
+
+async def choose_self_description(update: Update, context: BashkeContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    args = callbacks.decode(update.callback_query.data if update.callback_query else None)
+    await context.services.people.set_self_description(user.id, args[0] if args else "")
+    roles = await context.roles(user.id)
+    await show(update, context.tr.gettext("All set!") + "\n\n" + help_text(context.tr, roles.names))
+
+
+async def language_command(update: Update, context: BashkeContext) -> None:
+    await show(update, context.tr.gettext("Choose your language:"), language_keyboard())
+
+
+async def help_command(update: Update, context: BashkeContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    roles = await context.roles(user.id)
+    await show(update, help_text(context.tr, roles.names))
+
+
+async def privacy_command(update: Update, context: BashkeContext) -> None:
+    await show(update, privacy_notice(context.tr))
+
+
+async def mydata_command(update: Update, context: BashkeContext) -> None:
+    user = update.effective_user
+    chat = update.effective_chat
+    assert user is not None and chat is not None
+    data = await context.services.people.export(user.id)
+    if data["profile"] is None and not data["staff_roles"] and not data["staff_actions"]:
+        await show(update, context.tr.gettext("I store nothing about you."))
+        return
+    document = json.dumps(data, ensure_ascii=False, indent=2).encode()
+    await chat.send_document(
+        InputFile(document, filename="bashke-my-data.json"),
+        caption=context.tr.gettext("Everything Bashkë stores about you."),
+    )
+
+
+async def deleteme_command(update: Update, context: BashkeContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    roles = await context.roles(user.id)
+    if context.person is None and not (
+        roles.moderator or roles.network_coordinator or roles.coordinator_towns
+    ):
+        await show(update, context.tr.gettext("I store nothing about you."))
+        return
+    tr = context.tr
+    await show(
+        update,
+        tr.gettext("This erases everything stored about you, and cannot be undone. Erase it?"),
+        keyboard(
+            [
+                [(tr.gettext("Yes, erase my data"), callbacks.encode("erase", "yes"))],
+                [(tr.gettext("No, keep it"), callbacks.encode("erase", "no"))],
+            ]
+        ),
+    )
+
+
+async def confirm_erase(update: Update, context: BashkeContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    args = callbacks.decode(update.callback_query.data if update.callback_query else None)
+    tr = context.tr
+    if args[:1] != ["yes"]:
+        await show(update, tr.gettext("Nothing was erased."))
+        return
+    await context.services.people.erase(user.id)
+    await menus.refresh_menu(context.bot, context.services, user.id)
+    await show(
+        update,
+        tr.gettext(
+            "Done: everything stored about you has been erased. "
+            "If you ever want to come back, send /start."
+        ),
+    )
+
+
+def register(app: BashkeApp) -> None:
+    private = filters.ChatType.PRIVATE
+    app.add_handler(CommandHandler("start", start, filters=private))
+    app.add_handler(CommandHandler("help", help_command, filters=private))
+    app.add_handler(CommandHandler("language", language_command, filters=private))
+    app.add_handler(CommandHandler("town", town_command, filters=private))
+    app.add_handler(CommandHandler("privacy", privacy_command, filters=private))
+    app.add_handler(CommandHandler("mydata", mydata_command, filters=private))
+    app.add_handler(CommandHandler("deleteme", deleteme_command, filters=private))
+    for action, callback in (
+        ("lang", choose_language),
+        ("consent", consent),
+        ("decline", decline),
+        ("towns", town_page),
+        ("town", choose_town),
+        ("desc", choose_self_description),
+        ("erase", confirm_erase),
+    ):
+        app.add_handler(CallbackQueryHandler(callback, pattern=callbacks.pattern(action)))
