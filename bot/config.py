@@ -47,7 +47,7 @@ class WebhookConfig:
     listen: str
     port: int
     url: str
-    secret_token: str | None
+    secret_token: str
 
 
 @dataclass(frozen=True)
@@ -245,8 +245,8 @@ def _webhook(raw: dict[str, Any], env: dict[str, str]) -> WebhookConfig | None:
     port = webhook.get("port", 8443)
     if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
         raise ConfigError("webhook.port", "must be a port number from 1 to 65535")
-    secret = env.get("BASHKE_WEBHOOK_SECRET") or None
-    if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+    secret = env.get("BASHKE_WEBHOOK_SECRET", "")
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
         raise ConfigError("BASHKE_WEBHOOK_SECRET", "must be 1-256 of A-Z, a-z, 0-9, _ and -")
     return WebhookConfig(
         listen=_str(webhook, "webhook.listen", "127.0.0.1"), port=port, url=url, secret_token=secret

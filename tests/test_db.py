@@ -1,0 +1,102 @@
+"""The database: pragmas, forward-only migrations, serialised changes, online backup."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.db import MIGRATIONS_DIR, Database, MigrationError, available_migrations
+
+
+async def test_pragmas_are_set(tmp_path: Path) -> None:
+    async with Database(tmp_path / "a.sqlite3") as db:
+        assert (await db.fetchval("PRAGMA journal_mode")) == "wal"
+        assert (await db.fetchval("PRAGMA foreign_keys")) == 1
+        assert (await db.fetchval("PRAGMA synchronous")) == 1  # NORMAL
+        assert (await db.fetchval("PRAGMA busy_timeout")) == 5000
+
+
+async def test_migrations_apply_in_order_once(tmp_path: Path) -> None:
+    async with Database(tmp_path / "a.sqlite3") as db:
+        applied = await db.migrate()
+        assert applied == [path.name for _, _, path in available_migrations()]
+        assert await db.migrate() == []
+        rows = await db.fetchall("SELECT version, name FROM schema_migrations ORDER BY version")
+        assert [(r["version"], r["name"]) for r in rows] == [
+            (v, n) for v, n, _ in available_migrations()
+        ]
+
+
+async def test_a_database_newer_than_the_code_is_refused(tmp_path: Path) -> None:
+    async with Database(tmp_path / "a.sqlite3") as db:
+        await db.migrate()
+        await db.execute("INSERT INTO schema_migrations VALUES (9999, 'future', 'x')")
+        with pytest.raises(MigrationError, match="newer than this code"):
+            await db.migrate()
+
+
+async def test_a_failing_migration_changes_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for _, _, path in available_migrations(MIGRATIONS_DIR):
+        (folder / path.name).write_text(path.read_text())
+    (folder / "9000_broken.sql").write_text(
+        "CREATE TABLE half_done (id INTEGER);\nINSERT INTO no_such_table VALUES (1);\n"
+    )
+    async with Database(tmp_path / "a.sqlite3") as db:
+        with pytest.raises(MigrationError, match="9000_broken.sql"):
+            await db.migrate(folder)
+        assert await db.fetchval("SELECT name FROM sqlite_master WHERE name = 'half_done'") is None
+        assert await db.schema_version() == available_migrations()[-1][0]
+
+
+def test_badly_named_migration_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "1_init.sql").write_text("")
+    with pytest.raises(MigrationError, match="NNNN_what.sql"):
+        available_migrations(tmp_path)
+
+
+async def test_transaction_is_all_or_nothing(tmp_path: Path) -> None:
+    async with Database(tmp_path / "a.sqlite3") as db:
+        await db.migrate()
+        with pytest.raises(RuntimeError):
+            async with db.transaction() as tx:
+                await tx.execute(
+                    "INSERT INTO towns (slug, name, timezone, created_at) VALUES ('a','A','UTC','x')"
+                )
+                raise RuntimeError("boom")
+        assert await db.fetchval("SELECT COUNT(*) FROM towns") == 0
+
+
+async def test_transactions_do_not_interleave(tmp_path: Path) -> None:
+    """Read-then-write from many coroutines at once: each sees the others' committed work."""
+    async with Database(tmp_path / "a.sqlite3") as db:
+        await db.execute("CREATE TABLE counter (n INTEGER)")
+        await db.execute("INSERT INTO counter VALUES (0)")
+
+        async def bump() -> None:
+            async with db.transaction() as tx:
+                n = await tx.fetchval("SELECT n FROM counter")
+                await asyncio.sleep(0)  # let the others try to get in between
+                await tx.execute("UPDATE counter SET n = ?", (n + 1,))
+
+        await asyncio.gather(*(bump() for _ in range(50)))
+        assert await db.fetchval("SELECT n FROM counter") == 50
+
+
+async def test_online_backup_is_a_consistent_copy(tmp_path: Path) -> None:
+    async with Database(tmp_path / "a.sqlite3") as db:
+        await db.migrate()
+        await db.execute(
+            "INSERT INTO towns (slug, name, timezone, created_at) VALUES ('a','A','UTC','x')"
+        )
+        await db.backup(tmp_path / "copy" / "b.sqlite3")
+    copy = sqlite3.connect(tmp_path / "copy" / "b.sqlite3")
+    try:
+        assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert copy.execute("SELECT name FROM towns").fetchall() == [("A",)]
+    finally:
+        copy.close()
