@@ -47,7 +47,7 @@ async def test_a_failing_migration_changes_nothing(tmp_path: Path) -> None:
         "CREATE TABLE half_done (id INTEGER);\nINSERT INTO no_such_table VALUES (1);\n"
     )
     async with Database(tmp_path / "a.sqlite3") as db:
-        with pytest.raises(MigrationError, match="9000_broken.sql"):
+        with pytest.raises(MigrationError, match=r"9000_broken\.sql"):
             await db.migrate(folder)
         assert await db.fetchval("SELECT name FROM sqlite_master WHERE name = 'half_done'") is None
         assert await db.schema_version() == available_migrations()[-1][0]
@@ -55,7 +55,7 @@ async def test_a_failing_migration_changes_nothing(tmp_path: Path) -> None:
 
 def test_badly_named_migration_is_refused(tmp_path: Path) -> None:
     (tmp_path / "1_init.sql").write_text("")
-    with pytest.raises(MigrationError, match="NNNN_what.sql"):
+    with pytest.raises(MigrationError, match=r"NNNN_what\.sql"):
         available_migrations(tmp_path)
 
 
@@ -65,7 +65,8 @@ async def test_transaction_is_all_or_nothing(tmp_path: Path) -> None:
         with pytest.raises(RuntimeError):
             async with db.transaction() as tx:
                 await tx.execute(
-                    "INSERT INTO towns (slug, name, timezone, created_at) VALUES ('a','A','UTC','x')"
+                    "INSERT INTO towns (slug, name, timezone, created_at)"
+                    " VALUES ('a', 'A', 'UTC', 'x')"
                 )
                 raise RuntimeError("boom")
         assert await db.fetchval("SELECT COUNT(*) FROM towns") == 0
