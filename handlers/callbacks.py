@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import re
 
+from telegram import Update
+
+from bot.errors import InvalidInput
+
 MAX_BYTES = 64
 SEPARATOR = ":"
 ACTION = re.compile(r"^[a-z][a-z_]{0,15}$")
@@ -30,15 +34,22 @@ def pattern(action: str) -> re.Pattern[str]:
     return re.compile(rf"^{re.escape(action)}(?:{SEPARATOR}|$)")
 
 
-def decode(data: str | None) -> list[str]:
-    """The arguments after the action."""
-    if not data:
-        return []
-    return data.split(SEPARATOR)[1:]
+def args(update: Update, count: int) -> list[str]:
+    """The arguments of the button press this update carries."""
+    query = update.callback_query
+    return decode(query.data if query is not None else None, count)
 
 
-def int_arg(args: list[str], index: int) -> int | None:
-    """An integer argument, or None if missing or not a number (a forged or stale button)."""
-    if index >= len(args) or not re.fullmatch(r"-?[0-9]{1,18}", args[index]):
-        return None
-    return int(args[index])
+def decode(data: str | None, count: int) -> list[str]:
+    """The ``count`` arguments after the action; a forged shape is refused, not guessed at."""
+    parts = (data or "").split(SEPARATOR)[1:]
+    if len(parts) != count:
+        raise InvalidInput()
+    return parts
+
+
+def as_int(arg: str) -> int:
+    """A whole-number argument; anything else came from a forged or broken button."""
+    if not re.fullmatch(r"[0-9]{1,18}", arg):
+        raise InvalidInput()
+    return int(arg)

@@ -8,13 +8,15 @@ from telegram import Update
 from telegram.error import TelegramError
 
 from bot.errors import UserFacingError
-from handlers.context import BashkeContext
+from handlers.context import BashkeContext, load_reader
 
 log = logging.getLogger(__name__)
 
 
 async def on_error(update: object, context: BashkeContext) -> None:
     error = context.error
+    # The error handler gets a fresh context: find out again whom to answer, and in which language.
+    await load_reader(update, context)
     tr = context.tr
     if isinstance(error, UserFacingError):
         # An expected refusal (no role, bad input): no traceback, and no message text in the log.

@@ -42,7 +42,7 @@ def privacy_notice(tr: Translator) -> str:
         "No one can see how you voted.\n"
         "We never sell or share your data. /mydata sends you a copy of all of it; /deleteme "
         "erases it: your approved stories stay only if they are anonymous, your votes only as "
-        "anonymous counts."
+        "anonymous counts, and if you were staff, the record of your staff actions stays."
     )
 
 
@@ -85,9 +85,8 @@ async def choose_language(update: Update, context: BashkeContext) -> None:
     """A language button: the first onboarding step, or /language for someone registered."""
     user = update.effective_user
     assert user is not None
-    args = callbacks.decode(update.callback_query.data if update.callback_query else None)
-    language = args[0] if args and args[0] in LANGUAGE_NAMES else None
-    if language is None:
+    (language,) = callbacks.args(update, 1)
+    if language not in LANGUAGE_NAMES:
         raise InvalidInput(N_("I do not know that language."))
     tr = context.services.catalogs.translator(language)
     context.tr = tr
@@ -117,8 +116,7 @@ async def choose_language(update: Update, context: BashkeContext) -> None:
 async def consent(update: Update, context: BashkeContext) -> None:
     user = update.effective_user
     assert user is not None
-    args = callbacks.decode(update.callback_query.data if update.callback_query else None)
-    language = args[0] if args else ""
+    (language,) = callbacks.args(update, 1)
     person = await context.services.people.give_consent(user.id, language)
     context.person = person
     context.tr = context.services.catalogs.translator(person.language)
@@ -126,8 +124,8 @@ async def consent(update: Update, context: BashkeContext) -> None:
 
 
 async def decline(update: Update, context: BashkeContext) -> None:
-    args = callbacks.decode(update.callback_query.data if update.callback_query else None)
-    tr = context.services.catalogs.translator(args[0] if args else None)
+    (language,) = callbacks.args(update, 1)
+    tr = context.services.catalogs.translator(language)
     await show(
         update,
         tr.gettext(
@@ -168,17 +166,14 @@ async def town_command(update: Update, context: BashkeContext) -> None:
 async def town_page(update: Update, context: BashkeContext) -> None:
     if context.person is None:
         raise NotRegistered()
-    args = callbacks.decode(update.callback_query.data if update.callback_query else None)
-    await ask_town(update, context, page=callbacks.int_arg(args, 0) or 0)
+    (page,) = callbacks.args(update, 1)
+    await ask_town(update, context, page=callbacks.as_int(page))
 
 
 async def choose_town(update: Update, context: BashkeContext) -> None:
     user = update.effective_user
     assert user is not None
-    args = callbacks.decode(update.callback_query.data if update.callback_query else None)
-    town_id = callbacks.int_arg(args, 0)
-    if town_id is None or town_id < 0:
-        raise InvalidInput()
+    town_id = callbacks.as_int(callbacks.args(update, 1)[0])
     person = await context.services.people.set_town(user.id, town_id or None)
     tr = context.tr
     if person.town_id is not None:
@@ -213,8 +208,8 @@ async def ask_self_description(update: Update, context: BashkeContext, intro: st
 async def choose_self_description(update: Update, context: BashkeContext) -> None:
     user = update.effective_user
     assert user is not None
-    args = callbacks.decode(update.callback_query.data if update.callback_query else None)
-    await context.services.people.set_self_description(user.id, args[0] if args else "")
+    (description,) = callbacks.args(update, 1)
+    await context.services.people.set_self_description(user.id, description)
     roles = await context.roles(user.id)
     await show(update, context.tr.gettext("All set!") + "\n\n" + help_text(context.tr, roles.names))
 
@@ -274,9 +269,9 @@ async def deleteme_command(update: Update, context: BashkeContext) -> None:
 async def confirm_erase(update: Update, context: BashkeContext) -> None:
     user = update.effective_user
     assert user is not None
-    args = callbacks.decode(update.callback_query.data if update.callback_query else None)
+    (answer,) = callbacks.args(update, 1)
     tr = context.tr
-    if args[:1] != ["yes"]:
+    if answer != "yes":
         await show(update, tr.gettext("Nothing was erased."))
         return
     await context.services.people.erase(user.id)

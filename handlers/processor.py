@@ -21,13 +21,16 @@ class PerPersonUpdateProcessor(BaseUpdateProcessor):
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
+        self._progress = asyncio.Condition()
         self.processed = 0
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _person_key(update)
         if key is None:
-            await coroutine
-            self.processed += 1
+            try:
+                await coroutine
+            finally:
+                await self._count_one()
             return
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._waiting[key] = self._waiting.get(key, 0) + 1
@@ -35,12 +38,22 @@ class PerPersonUpdateProcessor(BaseUpdateProcessor):
             async with lock:
                 await coroutine
         finally:
-            self.processed += 1
             self._waiting[key] -= 1
             if not self._waiting[key]:
                 # Forget idle people so the map holds only those with updates in flight.
                 del self._waiting[key]
                 del self._locks[key]
+            await self._count_one()
+
+    async def _count_one(self) -> None:
+        async with self._progress:
+            self.processed += 1
+            self._progress.notify_all()
+
+    async def wait_until_processed(self, count: int) -> None:
+        """Wait until ``count`` updates have been handled (for tests and benchmarks)."""
+        async with self._progress:
+            await self._progress.wait_for(lambda: self.processed >= count)
 
     async def initialize(self) -> None:
         pass

@@ -83,7 +83,12 @@ async def staff_command(update: Update, context: BashkeContext) -> None:
             update, tr.gettext("No one has a staff role yet. Admins come from the configuration.")
         )
         return
-    lines = [tr.gettext("Staff:")]
+    people = len({member.telegram_id for member in staff})
+    lines = [
+        tr.ngettext(
+            "{count} person has a staff role:", "{count} people have a staff role:", people
+        ).format(count=people)
+    ]
     for member in staff:
         lines.append(
             f"• <code>{member.telegram_id}</code> — "
