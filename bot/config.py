@@ -63,6 +63,7 @@ class Config:
     chapters: tuple[ChapterConfig, ...] = ()
     webhook: WebhookConfig | None = None
     max_concurrent_updates: int = 256
+    outbox_rate: float = 25.0
     source: Path | None = field(default=None, compare=False)
 
 
@@ -128,6 +129,14 @@ def parse_config(
     if not isinstance(max_updates, int) or isinstance(max_updates, bool) or max_updates < 1:
         raise ConfigError("bot.max_concurrent_updates", "must be a whole number of at least 1")
 
+    outbox_rate = bot.get("outbox_rate", 25)
+    if (
+        not isinstance(outbox_rate, int | float)
+        or isinstance(outbox_rate, bool)
+        or not 0 < outbox_rate <= 1000
+    ):
+        raise ConfigError("bot.outbox_rate", "must be a number of messages a second, above 0")
+
     api_base_url = env.get("BASHKE_API_BASE_URL") or _str(
         bot, "bot.api_base_url", "https://api.telegram.org/bot"
     )
@@ -153,6 +162,7 @@ def parse_config(
         chapters=_chapters(raw),
         webhook=_webhook(raw, env),
         max_concurrent_updates=max_updates,
+        outbox_rate=float(outbox_rate),
         source=source,
     )
 

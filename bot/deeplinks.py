@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 # Telegram allows up to 64 characters of A-Z, a-z, 0-9, _ and - in a start parameter.
 PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-# "<kind>_<id>" or "<kind>_<id>_<code>"; kinds are registered by the features that open them.
+# "<kind>_<id>" or "<kind>_<id>_<code>".
 SHAPE = re.compile(r"^([a-z]{1,8})_([0-9]{1,12})(?:_([A-Za-z0-9-]{1,40}))?$")
-KINDS: set[str] = set()
+EVENT = "ev"  # opens an event card
+CHECK_IN = "ci"  # checks the person in at the venue; carries the event's check-in code
+KINDS = {EVENT, CHECK_IN}
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_datetime
+from babel.dates import format_datetime, format_skeleton, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -58,9 +58,20 @@ class Translator:
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         return self.translations.ngettext(singular, plural, n)
 
-    def datetime(self, moment: datetime, timezone: str, fmt: str = "medium") -> str:
+    def moment(self, moment: datetime, timezone: str, fmt: str = "medium") -> str:
         """A moment as the reader says it, on the clock of ``timezone`` (an event's or town's)."""
         return format_datetime(moment, format=fmt, tzinfo=ZoneInfo(timezone), locale=self.locale)
+
+    def when(self, start: datetime, end: datetime, timezone: str) -> str:
+        """An event's date and times, e.g. "Sat, December 5, 2026, 18:00–20:00" in its own zone."""
+        zone = ZoneInfo(timezone)
+        day = format_skeleton("yMMMMEEEEd", start, tzinfo=zone, locale=self.locale)
+        starts = format_time(start, "short", tzinfo=zone, locale=self.locale)
+        if start.astimezone(zone).date() == end.astimezone(zone).date():
+            ends = format_time(end, "short", tzinfo=zone, locale=self.locale)
+        else:
+            ends = self.moment(end, timezone, "short")
+        return f"{day}, {starts} – {ends}"
 
     @property
     def is_rtl(self) -> bool:

@@ -37,7 +37,8 @@ class Roles:
     def names(self) -> frozenset[Role]:
         names = {Role.PARTICIPANT}
         if self.admin:
-            names.add(Role.ADMIN)
+            # An admin may do everything, so their menu and /help show everything.
+            names.update(Role)
         if self.moderator:
             names.add(Role.MODERATOR)
         if self.network_coordinator or self.coordinator_towns:

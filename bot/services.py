@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from bot.config import Config
 from bot.db import Database
+from bot.events import EventService
 from bot.i18n import Catalogs
+from bot.outbox import Outbox
 from bot.people import PeopleService
 from bot.roles import Authorizer
 from bot.staff import StaffService
@@ -22,15 +24,21 @@ class Services:
     towns: TownService
     people: PeopleService
     staff: StaffService
+    outbox: Outbox
+    events: EventService
 
     @classmethod
     def build(cls, config: Config, db: Database, catalogs: Catalogs | None = None) -> Services:
         authz = Authorizer(db, config.admins)
         towns = TownService(db, authz)
+        catalogs = catalogs or Catalogs()
+        outbox = Outbox(db, catalogs, config.default_language)
         return cls(
             config=config,
             db=db,
-            catalogs=catalogs or Catalogs(),
+            catalogs=catalogs,
+            outbox=outbox,
+            events=EventService(db, authz, outbox),
             authz=authz,
             towns=towns,
             people=PeopleService(db, towns),

@@ -12,8 +12,9 @@ from telegram.ext import Application, ContextTypes, Defaults, TypeHandler
 from bot.config import Config
 from bot.db import Database
 from bot.services import Services
-from handlers import fallbacks, menus, onboarding, staff
+from handlers import events, fallbacks, menus, newevent, onboarding, staff
 from handlers.context import BashkeApp, BashkeContext, load_reader
+from handlers.delivery import Delivery, register_notices
 from handlers.errors import on_error
 from handlers.processor import PerPersonUpdateProcessor
 
@@ -35,14 +36,18 @@ def build_application(services: Services) -> BashkeApp:
         .context_types(ContextTypes(context=BashkeContext))
         .concurrent_updates(PerPersonUpdateProcessor(config.max_concurrent_updates))
         .post_init(_on_start)
+        .post_stop(_stop_delivery)
         .post_shutdown(_on_stop)
         .build()
     )
     app.bot_data["services"] = services
     # Group -1 runs before every feature and finds out who is asking and in which language.
     app.add_handler(TypeHandler(Update, load_reader), group=-1)
+    register_notices(services)
+    newevent.register(app)
     onboarding.register(app)
     staff.register(app)
+    events.register(app)
     fallbacks.register(app)
     app.add_error_handler(on_error)
     return app
@@ -52,6 +57,15 @@ async def _on_start(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     services: Services = app.bot_data["services"]
     await services.start()
     await menus.set_default_menus(app.bot, services)
+    delivery = Delivery(services, app.bot)
+    app.bot_data["delivery"] = delivery
+    delivery.start()
+
+
+async def _stop_delivery(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    delivery = app.bot_data.pop("delivery", None)
+    if isinstance(delivery, Delivery):
+        await delivery.stop()
 
 
 async def _on_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

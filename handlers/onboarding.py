@@ -18,11 +18,12 @@ from bot.errors import InvalidInput, NotRegistered
 from bot.i18n import LANGUAGE_NAMES, N_, Translator
 from bot.people import SelfDescription
 from bot.roles import Role
-from handlers import callbacks, menus
+from handlers import callbacks, links, menus
 from handlers.context import BashkeApp, BashkeContext
 from handlers.render import Button, keyboard, show
 
 TOWNS_PER_PAGE = 8
+PENDING_LINK = "pending_link"
 SELF_DESCRIPTIONS: tuple[tuple[SelfDescription, str], ...] = (
     (SelfDescription.RESIDENT, N_("Resident")),
     (SelfDescription.NEWCOMER, N_("Newcomer or migrant")),
@@ -53,9 +54,10 @@ def help_text(tr: Translator, roles: frozenset[Role]) -> str:
     return "\n".join(lines)
 
 
-def language_keyboard() -> InlineKeyboardMarkup:
+def language_keyboard(payload: str = "") -> InlineKeyboardMarkup:
+    """The language buttons; a deep link being opened rides along until consent is given."""
     return keyboard(
-        [[(name, callbacks.encode("lang", code))] for code, name in LANGUAGE_NAMES.items()]
+        [[(name, callbacks.encode("lang", code, payload))] for code, name in LANGUAGE_NAMES.items()]
     )
 
 
@@ -64,16 +66,20 @@ async def start(update: Update, context: BashkeContext) -> None:
     assert user is not None
     tr = context.tr
     payload = context.args[0] if context.args else None
+    link = deeplinks.parse(payload) if payload else None
     note = ""
-    if payload is not None and deeplinks.parse(payload) is None:
+    if payload is not None and link is None:
         note = tr.gettext("I did not recognise that link, so let us start from the beginning.")
         note += "\n\n"
     if context.person is None:
         await show(
             update,
             note + tr.gettext("Welcome to Bashkë! Choose your language:"),
-            language_keyboard(),
+            language_keyboard(link.payload() if link else ""),
         )
+        return
+    if link is not None:
+        await links.open_link(update, context, link)
         return
     roles = await context.roles(user.id)
     if roles.is_staff:
@@ -85,7 +91,7 @@ async def choose_language(update: Update, context: BashkeContext) -> None:
     """A language button: the first onboarding step, or /language for someone registered."""
     user = update.effective_user
     assert user is not None
-    (language,) = callbacks.args(update, 1)
+    language, payload = callbacks.args(update, 2)
     if language not in LANGUAGE_NAMES:
         raise InvalidInput(N_("I do not know that language."))
     tr = context.services.catalogs.translator(language)
@@ -96,7 +102,7 @@ async def choose_language(update: Update, context: BashkeContext) -> None:
             privacy_notice(tr) + "\n\n" + tr.gettext("Do you agree?"),
             keyboard(
                 [
-                    [(tr.gettext("I agree"), callbacks.encode("consent", language))],
+                    [(tr.gettext("I agree"), callbacks.encode("consent", language, payload))],
                     [(tr.gettext("No, thank you"), callbacks.encode("decline", language))],
                 ]
             ),
@@ -116,10 +122,14 @@ async def choose_language(update: Update, context: BashkeContext) -> None:
 async def consent(update: Update, context: BashkeContext) -> None:
     user = update.effective_user
     assert user is not None
-    (language,) = callbacks.args(update, 1)
+    language, payload = callbacks.args(update, 2)
     person = await context.services.people.give_consent(user.id, language)
     context.person = person
     context.tr = context.services.catalogs.translator(person.language)
+    link = deeplinks.parse(payload) if payload else None
+    if link is not None and context.user_data is not None:
+        # The link that brought them here opens once the last onboarding question is answered.
+        context.user_data[PENDING_LINK] = link
     await ask_town(update, context, intro=context.tr.gettext("Thank you, welcome!") + "\n\n")
 
 
@@ -212,6 +222,9 @@ async def choose_self_description(update: Update, context: BashkeContext) -> Non
     await context.services.people.set_self_description(user.id, description)
     roles = await context.roles(user.id)
     await show(update, context.tr.gettext("All set!") + "\n\n" + help_text(context.tr, roles.names))
+    link = context.user_data.pop(PENDING_LINK, None) if context.user_data is not None else None
+    if isinstance(link, deeplinks.DeepLink):
+        await links.open_link(update, context, link)
 
 
 async def language_command(update: Update, context: BashkeContext) -> None:

@@ -14,7 +14,7 @@ CATALOGS = Catalogs()
 
 @pytest.mark.parametrize(
     "payload",
-    ["garbage", "ev_99999", "x" * 64, "%3Cscript%3E", "ev_1_" + "a" * 80, "..", "__init__"],
+    ["garbage", "evt_99999", "x" * 64, "%3Cscript%3E", "ev_1_" + "a" * 80, "..", "__init__"],
 )
 async def test_an_unrecognised_deep_link_starts_normally(tmp_path: Path, payload: str) -> None:
     sq = CATALOGS.translator("sq")
@@ -41,6 +41,7 @@ async def test_forged_and_stale_buttons_are_refused(tmp_path: Path) -> None:
         await eve.onboard("en")
         person_before = await bot.services.people.get(eve.telegram_id)
         for data in (
+            "lang:xx:",
             "lang:xx",
             "lang:",
             "consent:klingon",

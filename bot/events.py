@@ -1,0 +1,669 @@
+"""Events: creation by coordinators, registration with capacity and waitlist, reminders, check-in.
+
+"What happens when someone joins a full event" is ``EventService.join``; every rule about
+seats, the waitlist, deadlines and reminders lives in this module and runs in one transaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot import audit
+from bot.db import Database, Transaction, from_db_time, to_db_time, utcnow
+from bot.errors import InvalidInput, NotAllowed, NotFound, NotRegistered
+from bot.i18n import N_
+from bot.outbox import Outbox
+from bot.roles import Authorizer, Permission, Roles
+
+MAX_TITLE = 120
+MAX_DESCRIPTION = 2000
+MAX_PLACE = 200
+MAX_CAPACITY = 100_000
+DEFAULT_REMINDERS = (1440, 120)
+FILL_THRESHOLDS = (50, 80, 100)
+# Check-in opens a while before the start, so people arriving early can scan.
+CHECKIN_OPENS_BEFORE = timedelta(hours=3)
+
+# Outbox kinds this module queues; their texts are rendered by the Telegram face.
+REMINDER = "event_reminder"
+MOVED = "event_moved"
+CANCELLED = "event_cancelled"
+PROMOTED = "waitlist_promoted"
+FILL_ALERT = "event_fill"
+NOTICE_KINDS = (REMINDER, MOVED, CANCELLED, PROMOTED, FILL_ALERT)
+
+
+class Scope(StrEnum):
+    LOCAL = "local"
+    INTERNATIONAL = "international"
+
+
+class Outcome(StrEnum):
+    REGISTERED = "registered"
+    WAITLISTED = "waitlisted"
+    ALREADY_REGISTERED = "already_registered"
+    ALREADY_WAITLISTED = "already_waitlisted"
+    FULL = "full"
+    CLOSED = "closed"
+    CHECKED_IN = "checked_in"
+    ALREADY_CHECKED_IN = "already_checked_in"
+
+
+@dataclass(frozen=True)
+class EventDraft:
+    scope: Scope
+    town_id: int | None
+    title: str
+    description: str
+    place: str
+    timezone: str
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int | None = None
+    registration_deadline: datetime | None = None
+    reminder_minutes: tuple[int, ...] = DEFAULT_REMINDERS
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    scope: Scope
+    town_id: int | None
+    town_name: str | None
+    title: str
+    description: str
+    place: str
+    timezone: str
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int | None
+    registration_deadline: datetime | None
+    reminder_minutes: tuple[int, ...]
+    checkin_code: str
+    cancelled: bool
+    registered: int
+    waitlisted: int
+
+    @property
+    def subject(self) -> str:
+        return f"event:{self.id}"
+
+    @property
+    def registration_closes_at(self) -> datetime:
+        if self.registration_deadline is None:
+            return self.starts_at
+        return min(self.registration_deadline, self.starts_at)
+
+    @property
+    def seats_left(self) -> int | None:
+        return None if self.capacity is None else max(0, self.capacity - self.registered)
+
+    def is_open(self, now: datetime) -> bool:
+        return not self.cancelled and now < self.registration_closes_at
+
+
+@dataclass(frozen=True)
+class Attendance:
+    registered: int
+    present: int
+    by_town: dict[str, int]
+    by_description: dict[str, int]
+    names: list[str]
+
+
+EVENT_SELECT = (
+    "SELECT e.*, t.name AS town_name,"
+    " (SELECT COUNT(*) FROM registrations r WHERE r.event_id = e.id"
+    "  AND r.status = 'registered') AS registered,"
+    " (SELECT COUNT(*) FROM registrations r WHERE r.event_id = e.id"
+    "  AND r.status = 'waitlisted') AS waitlisted"
+    " FROM events e LEFT JOIN towns t ON t.id = e.town_id"
+)
+
+
+def _event(row: Any) -> Event:
+    deadline = row["registration_deadline"]
+    return Event(
+        id=row["id"],
+        scope=Scope(row["scope"]),
+        town_id=row["town_id"],
+        town_name=row["town_name"],
+        title=row["title"],
+        description=row["description"],
+        place=row["place"],
+        timezone=row["timezone"],
+        starts_at=from_db_time(row["starts_at"]),
+        ends_at=from_db_time(row["ends_at"]),
+        capacity=row["capacity"],
+        registration_deadline=from_db_time(deadline) if deadline else None,
+        reminder_minutes=tuple(int(m) for m in row["reminder_minutes"].split(",") if m),
+        checkin_code=row["checkin_code"],
+        cancelled=row["status"] == "cancelled",
+        registered=row["registered"],
+        waitlisted=row["waitlisted"],
+    )
+
+
+def check_text(value: str, limit: int, too_long: str, *, required: bool = True) -> str:
+    """Trimmed text within its limit, or a refusal that says the limit and the length."""
+    text = value.strip()
+    if required and not text:
+        raise InvalidInput(N_("This cannot be empty. Please write it again."))
+    if len(text) > limit:
+        raise InvalidInput(too_long, length=len(text), limit=limit)
+    return text
+
+
+def check_draft(draft: EventDraft, now: datetime) -> EventDraft:
+    """Every rule of a new or moved event; the first broken one is refused with its reason."""
+    title = check_text(
+        draft.title,
+        MAX_TITLE,
+        N_("The title can have at most {limit} characters; this has {length}."),
+    )
+    description = check_text(
+        draft.description,
+        MAX_DESCRIPTION,
+        N_("The description can have at most {limit} characters; this has {length}."),
+        required=False,
+    )
+    place = check_text(
+        draft.place,
+        MAX_PLACE,
+        N_("The place can have at most {limit} characters; this has {length}."),
+    )
+    ZoneInfo(draft.timezone)
+    if draft.starts_at <= now:
+        raise InvalidInput(N_("The start is in the past. Please give a future date and time."))
+    if draft.ends_at <= draft.starts_at:
+        raise InvalidInput(N_("The end must be after the start."))
+    if draft.capacity is not None and not 1 <= draft.capacity <= MAX_CAPACITY:
+        raise InvalidInput(
+            N_("The number of seats must be a whole number from 1 to {limit}."), limit=MAX_CAPACITY
+        )
+    deadline = draft.registration_deadline
+    if deadline is not None and not now < deadline <= draft.starts_at:
+        raise InvalidInput(
+            N_("The registration deadline must be in the future and not after the start.")
+        )
+    if draft.scope is Scope.LOCAL and draft.town_id is None:
+        raise InvalidInput(N_("A local event needs its partner town."))
+    if any(not 1 <= m <= 60 * 24 * 30 for m in draft.reminder_minutes):
+        raise InvalidInput(N_("Reminders can be from 1 minute to 30 days before the start."))
+    return replace(
+        draft,
+        title=title,
+        description=description,
+        place=place,
+        reminder_minutes=tuple(sorted(set(draft.reminder_minutes), reverse=True)),
+    )
+
+
+class EventService:
+    def __init__(self, db: Database, authz: Authorizer, outbox: Outbox) -> None:
+        self._db = db
+        self._authz = authz
+        self._outbox = outbox
+        self.clock = utcnow
+
+    # Coordinators ---------------------------------------------------------------------------
+
+    async def may_manage(self, roles: Roles, event: Event) -> bool:
+        return roles.allows(
+            Permission.COORDINATE, event.town_id if event.scope is Scope.LOCAL else None
+        )
+
+    async def _require_manager(self, actor_id: int, event: Event) -> Roles:
+        roles = await self._authz.roles_of(actor_id)
+        if not await self.may_manage(roles, event):
+            raise NotAllowed()
+        return roles
+
+    async def create(self, actor_id: int, draft: EventDraft) -> Event:
+        # A town coordinator creates for their town; international events need the network.
+        await self._authz.require(
+            actor_id,
+            Permission.COORDINATE,
+            draft.town_id if draft.scope is Scope.LOCAL else None,
+        )
+        draft = check_draft(draft, self.clock())
+        async with self._db.transaction() as tx:
+            event_id = await tx.insert(
+                "INSERT INTO events (scope, town_id, title, description, place, timezone,"
+                " starts_at, ends_at, capacity, registration_deadline, reminder_minutes,"
+                " checkin_code, created_by, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    draft.scope.value,
+                    draft.town_id,
+                    draft.title,
+                    draft.description,
+                    draft.place,
+                    draft.timezone,
+                    to_db_time(draft.starts_at),
+                    to_db_time(draft.ends_at),
+                    draft.capacity,
+                    to_db_time(draft.registration_deadline)
+                    if draft.registration_deadline
+                    else None,
+                    ",".join(str(m) for m in draft.reminder_minutes),
+                    secrets.token_urlsafe(12).replace("_", "x"),
+                    actor_id,
+                    to_db_time(self.clock()),
+                ),
+            )
+            await audit.record(tx, actor_id, "create_event", f"event:{event_id}")
+        return await self.get(event_id)
+
+    async def move(
+        self, actor_id: int, event_id: int, starts_at: datetime, ends_at: datetime
+    ) -> Event:
+        """New times; reminders follow the event and everyone on it is told."""
+        event = await self.get(event_id)
+        await self._require_manager(actor_id, event)
+        if event.cancelled:
+            raise InvalidInput(N_("This event was cancelled."))
+        deadline = event.registration_deadline
+        if deadline is not None and deadline > starts_at:
+            deadline = None
+        check_draft(
+            self._as_draft(
+                event, starts_at=starts_at, ends_at=ends_at, registration_deadline=deadline
+            ),
+            self.clock(),
+        )
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE events SET starts_at = ?, ends_at = ?, registration_deadline = ?"
+                " WHERE id = ?",
+                (
+                    to_db_time(starts_at),
+                    to_db_time(ends_at),
+                    to_db_time(deadline) if deadline else None,
+                    event_id,
+                ),
+            )
+            await self._outbox.cancel(tx, event.subject, kind=REMINDER)
+            moved = replace(event, starts_at=starts_at, ends_at=ends_at)
+            for person_id, status in await self._people_on(tx, event_id):
+                if status == "registered":
+                    await self._schedule_reminders(tx, moved, person_id)
+                await self._outbox.enqueue(
+                    tx,
+                    person_id,
+                    MOVED,
+                    {"event_id": event_id},
+                    subject=event.subject,
+                    dedupe_key=f"moved:{event_id}:{person_id}:{to_db_time(starts_at)}",
+                )
+            await audit.record(tx, actor_id, "move_event", event.subject, to_db_time(starts_at))
+        return await self.get(event_id)
+
+    async def cancel(self, actor_id: int, event_id: int) -> Event:
+        event = await self.get(event_id)
+        await self._require_manager(actor_id, event)
+        if event.cancelled:
+            return event
+        async with self._db.transaction() as tx:
+            await tx.execute("UPDATE events SET status = 'cancelled' WHERE id = ?", (event_id,))
+            await self._outbox.cancel(tx, event.subject)
+            for person_id, _ in await self._people_on(tx, event_id):
+                await self._outbox.enqueue(
+                    tx,
+                    person_id,
+                    CANCELLED,
+                    {"event_id": event_id},
+                    subject=event.subject,
+                    dedupe_key=f"cancelled:{event_id}:{person_id}",
+                )
+            await audit.record(tx, actor_id, "cancel_event", event.subject)
+        return await self.get(event_id)
+
+    async def attendance(self, actor_id: int, event_id: int) -> Attendance:
+        event = await self.get(event_id)
+        await self._require_manager(actor_id, event)
+        rows = await self._db.fetchall(
+            "SELECT r.display_name, r.checked_in_at, p.self_description, t.name AS town"
+            " FROM registrations r JOIN people p ON p.telegram_id = r.telegram_id"
+            " LEFT JOIN towns t ON t.id = p.town_id"
+            " WHERE r.event_id = ? AND r.status = 'registered' ORDER BY r.checked_in_at, r.seq",
+            (event_id,),
+        )
+        present = [row for row in rows if row["checked_in_at"]]
+        return Attendance(
+            registered=len(rows),
+            present=len(present),
+            by_town=dict(Counter(row["town"] or "" for row in present)),
+            by_description=dict(Counter(row["self_description"] or "" for row in present)),
+            names=[row["display_name"] for row in present],
+        )
+
+    async def managed(self, roles: Roles, limit: int = 20) -> list[Event]:
+        """Events these roles may manage: upcoming ones and those of the last 30 days."""
+        since = to_db_time(self.clock() - timedelta(days=30))
+        rows = await self._db.fetchall(
+            EVENT_SELECT + " WHERE e.ends_at > ? ORDER BY e.starts_at DESC", (since,)
+        )
+        events = [_event(row) for row in rows]
+        return [event for event in events if await self.may_manage(roles, event)][:limit]
+
+    # Participants ---------------------------------------------------------------------------
+
+    async def get(self, event_id: int) -> Event:
+        row = await self._db.fetchone(EVENT_SELECT + " WHERE e.id = ?", (event_id,))
+        if row is None:
+            raise NotFound(N_("That event does not exist (any more)."))
+        return _event(row)
+
+    async def upcoming(self, telegram_id: int, offset: int, limit: int) -> tuple[list[Event], int]:
+        """Events not yet over: mine first, then my town's, then the rest, each by start."""
+        now = to_db_time(self.clock())
+        town = await self._db.fetchval(
+            "SELECT town_id FROM people WHERE telegram_id = ?", (telegram_id,)
+        )
+        total = await self._db.fetchval(
+            "SELECT COUNT(*) FROM events WHERE status = 'scheduled' AND ends_at > ?", (now,)
+        )
+        rows = await self._db.fetchall(
+            EVENT_SELECT + " WHERE e.status = 'scheduled' AND e.ends_at > ?"
+            " ORDER BY EXISTS (SELECT 1 FROM registrations r WHERE r.event_id = e.id"
+            "  AND r.telegram_id = ?) DESC, (e.town_id IS ? ) DESC, e.starts_at, e.id"
+            " LIMIT ? OFFSET ?",
+            (now, telegram_id, town, limit, offset),
+        )
+        return [_event(row) for row in rows], int(total)
+
+    async def mine(self, telegram_id: int) -> list[tuple[Event, str]]:
+        rows = await self._db.fetchall(
+            EVENT_SELECT + ", registrations me WHERE me.event_id = e.id AND me.telegram_id = ?"
+            " AND e.ends_at > ? ORDER BY e.starts_at",
+            (telegram_id, to_db_time(self.clock())),
+        )
+        statuses = dict(
+            (row[0], row[1])
+            for row in await self._db.fetchall(
+                "SELECT event_id, status FROM registrations WHERE telegram_id = ?", (telegram_id,)
+            )
+        )
+        return [(_event(row), statuses[row["id"]]) for row in rows]
+
+    async def status_of(self, event_id: int, telegram_id: int) -> str | None:
+        value = await self._db.fetchval(
+            "SELECT status FROM registrations WHERE event_id = ? AND telegram_id = ?",
+            (event_id, telegram_id),
+        )
+        return None if value is None else str(value)
+
+    async def join(
+        self, telegram_id: int, event_id: int, display_name: str, waitlist: bool = False
+    ) -> Outcome:
+        """Take a seat; when none is left, join the waitlist only if asked to."""
+        async with self._db.transaction() as tx:
+            event = await self._get_in(tx, event_id)
+            await self._require_person(tx, telegram_id)
+            current = await tx.fetchval(
+                "SELECT status FROM registrations WHERE event_id = ? AND telegram_id = ?",
+                (event_id, telegram_id),
+            )
+            if current == "registered":
+                return Outcome.ALREADY_REGISTERED
+            if not event.is_open(self.clock()):
+                return Outcome.CLOSED
+            has_seat = event.seats_left is None or event.seats_left > 0
+            if current == "waitlisted" and not has_seat:
+                return Outcome.ALREADY_WAITLISTED
+            if not has_seat and not waitlist:
+                return Outcome.FULL
+            status = "registered" if has_seat else "waitlisted"
+            await self._register(
+                tx,
+                event,
+                telegram_id,
+                display_name[:64],
+                status,
+                replace_existing=current is not None,
+            )
+            return Outcome.REGISTERED if has_seat else Outcome.WAITLISTED
+
+    async def leave(self, telegram_id: int, event_id: int) -> bool:
+        """Give the seat (or the waitlist place) back; the first in line gets a freed seat."""
+        async with self._db.transaction() as tx:
+            event = await self._get_in(tx, event_id)
+            status = await tx.fetchval(
+                "SELECT status FROM registrations WHERE event_id = ? AND telegram_id = ?",
+                (event_id, telegram_id),
+            )
+            if status is None:
+                return False
+            await tx.execute(
+                "DELETE FROM registrations WHERE event_id = ? AND telegram_id = ?",
+                (event_id, telegram_id),
+            )
+            await self._outbox.cancel(tx, event.subject, kind=REMINDER, chat_id=telegram_id)
+            if status == "registered" and not event.cancelled:
+                await self._promote_from_waitlist(tx, event_id)
+            return True
+
+    async def check_in(
+        self, telegram_id: int, event_id: int, code: str, display_name: str
+    ) -> Outcome:
+        """Scanned at the venue: mark present; someone not registered gets a free seat if any."""
+        async with self._db.transaction() as tx:
+            event = await self._get_in(tx, event_id)
+            await self._require_person(tx, telegram_id)
+            if not secrets.compare_digest(code, event.checkin_code):
+                raise InvalidInput(N_("This check-in code is not valid for this event."))
+            now = self.clock()
+            if event.cancelled or not event.starts_at - CHECKIN_OPENS_BEFORE <= now < event.ends_at:
+                raise InvalidInput(N_("Check-in for this event is not open now."))
+            row = await tx.fetchone(
+                "SELECT status, checked_in_at FROM registrations"
+                " WHERE event_id = ? AND telegram_id = ?",
+                (event_id, telegram_id),
+            )
+            if row is not None and row["checked_in_at"]:
+                return Outcome.ALREADY_CHECKED_IN
+            if row is None or row["status"] == "waitlisted":
+                if event.seats_left is not None and event.seats_left <= 0:
+                    return Outcome.FULL
+                await self._register(
+                    tx,
+                    event,
+                    telegram_id,
+                    display_name[:64],
+                    "registered",
+                    replace_existing=row is not None,
+                    reminders=False,
+                )
+            await tx.execute(
+                "UPDATE registrations SET checked_in_at = ? WHERE event_id = ? AND telegram_id = ?",
+                (to_db_time(now), event_id, telegram_id),
+            )
+            return Outcome.CHECKED_IN
+
+    # The rules in one place -----------------------------------------------------------------
+
+    async def _register(
+        self,
+        tx: Transaction,
+        event: Event,
+        telegram_id: int,
+        display_name: str,
+        status: str,
+        *,
+        replace_existing: bool,
+        reminders: bool = True,
+    ) -> None:
+        seq = int(await tx.fetchval("SELECT IFNULL(MAX(seq), 0) + 1 FROM registrations"))
+        if replace_existing:
+            await tx.execute(
+                "UPDATE registrations SET status = ?, seq = ?"
+                " WHERE event_id = ? AND telegram_id = ?",
+                (status, seq, event.id, telegram_id),
+            )
+        else:
+            await tx.execute(
+                "INSERT INTO registrations (event_id, telegram_id, status, display_name, seq,"
+                " joined_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (event.id, telegram_id, status, display_name, seq, to_db_time(self.clock())),
+            )
+        if status == "registered":
+            if reminders:
+                await self._schedule_reminders(tx, event, telegram_id)
+            await self._alert_fill(tx, event.id)
+
+    async def _promote_from_waitlist(self, tx: Transaction, event_id: int) -> None:
+        event = await self._get_in(tx, event_id)
+        if event.seats_left is not None and event.seats_left <= 0:
+            return
+        first = await tx.fetchval(
+            "SELECT telegram_id FROM registrations WHERE event_id = ? AND status = 'waitlisted'"
+            " ORDER BY seq LIMIT 1",
+            (event_id,),
+        )
+        if first is None:
+            return
+        await tx.execute(
+            "UPDATE registrations SET status = 'registered' WHERE event_id = ? AND telegram_id = ?",
+            (event_id, first),
+        )
+        await self._schedule_reminders(tx, event, first)
+        await self._outbox.enqueue(
+            tx,
+            first,
+            PROMOTED,
+            {"event_id": event_id},
+            subject=event.subject,
+            dedupe_key=f"promoted:{event_id}:{first}:{self.clock().timestamp()}",
+        )
+        await self._alert_fill(tx, event_id)
+
+    async def _schedule_reminders(self, tx: Transaction, event: Event, telegram_id: int) -> None:
+        now = self.clock()
+        for minutes in event.reminder_minutes:
+            at = event.starts_at - timedelta(minutes=minutes)
+            if at <= now:
+                continue  # joining late: a reminder for a moment already past is no use
+            await self._outbox.enqueue(
+                tx,
+                telegram_id,
+                REMINDER,
+                {"event_id": event.id, "minutes": minutes},
+                not_before=at,
+                expires_at=event.starts_at,
+                subject=event.subject,
+                dedupe_key=f"reminder:{event.id}:{telegram_id}:{minutes}:{to_db_time(at)}",
+            )
+
+    async def _alert_fill(self, tx: Transaction, event_id: int) -> None:
+        row = await tx.fetchone(
+            "SELECT capacity, fill_alerted, scope, town_id,"
+            " (SELECT COUNT(*) FROM registrations r WHERE r.event_id = e.id"
+            "  AND r.status = 'registered') AS registered FROM events e WHERE id = ?",
+            (event_id,),
+        )
+        if row is None or row["capacity"] is None:
+            return
+        percent = row["registered"] * 100 // row["capacity"]
+        reached = max((t for t in FILL_THRESHOLDS if percent >= t), default=0)
+        if reached <= row["fill_alerted"]:
+            return
+        await tx.execute("UPDATE events SET fill_alerted = ? WHERE id = ?", (reached, event_id))
+        town = row["town_id"] if row["scope"] == Scope.LOCAL else None
+        coordinators = await tx.fetchall(
+            "SELECT DISTINCT telegram_id FROM staff_roles WHERE role = 'coordinator'"
+            " AND (town_id IS NULL OR town_id IS ?)",
+            (town,),
+        )
+        for coordinator in coordinators:
+            await self._outbox.enqueue(
+                tx,
+                coordinator[0],
+                FILL_ALERT,
+                {"event_id": event_id, "percent": reached},
+                subject=f"event:{event_id}",
+                dedupe_key=f"fill:{event_id}:{reached}:{coordinator[0]}",
+            )
+
+    async def _people_on(self, tx: Transaction, event_id: int) -> list[tuple[int, str]]:
+        rows = await tx.fetchall(
+            "SELECT telegram_id, status FROM registrations WHERE event_id = ? ORDER BY seq",
+            (event_id,),
+        )
+        return [(row[0], row[1]) for row in rows]
+
+    async def _get_in(self, tx: Transaction, event_id: int) -> Event:
+        row = await tx.fetchone(EVENT_SELECT + " WHERE e.id = ?", (event_id,))
+        if row is None:
+            raise NotFound(N_("That event does not exist (any more)."))
+        return _event(row)
+
+    async def _require_person(self, tx: Transaction, telegram_id: int) -> None:
+        if not await tx.fetchval("SELECT 1 FROM people WHERE telegram_id = ?", (telegram_id,)):
+            raise NotRegistered()
+
+    @staticmethod
+    def _as_draft(event: Event, **changes: Any) -> EventDraft:
+        draft = EventDraft(
+            scope=event.scope,
+            town_id=event.town_id,
+            title=event.title,
+            description=event.description,
+            place=event.place,
+            timezone=event.timezone,
+            starts_at=event.starts_at,
+            ends_at=event.ends_at,
+            capacity=event.capacity,
+            registration_deadline=event.registration_deadline,
+            reminder_minutes=event.reminder_minutes,
+        )
+        return replace(draft, **changes)
+
+
+DATE_TIME_FORMATS = ("%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M", "%d/%m/%Y %H:%M")
+DATE_TIME_EXAMPLE = "2026-12-05 18:30"
+
+
+def parse_local_time(text: str, timezone: str, day_of: datetime | None = None) -> datetime:
+    """A date and time as a coordinator types it, on the event's clock, as a UTC moment.
+
+    With ``day_of``, a bare "HH:MM" means that day (an end time on the start's day). A time the
+    spring clock change skips does not exist and is refused rather than silently shifted.
+    """
+    zone = ZoneInfo(timezone)
+    cleaned = " ".join(text.split())
+    naive: datetime | None = None
+    for fmt in DATE_TIME_FORMATS:
+        try:
+            naive = datetime.strptime(cleaned, fmt)
+            break
+        except ValueError:
+            continue
+    if naive is None and day_of is not None:
+        try:
+            clock = datetime.strptime(cleaned, "%H:%M")
+        except ValueError:
+            clock = None
+        if clock is not None:
+            naive = datetime.combine(day_of.astimezone(zone).date(), clock.time())
+    if naive is None:
+        raise InvalidInput(
+            N_("Please write the date and time like this: {example}"), example=DATE_TIME_EXAMPLE
+        )
+    local = naive.replace(tzinfo=zone)
+    if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
+        raise InvalidInput(
+            N_(
+                "{moment} does not exist in {timezone}: the clocks move forward that night. "
+                "Please choose another time."
+            ),
+            moment=cleaned,
+            timezone=timezone,
+        )
+    return local.astimezone(UTC)

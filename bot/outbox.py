@@ -1,0 +1,315 @@
+"""The outbox: everything the bot sends that is not a direct reply, delivered by one paced sender.
+
+Rows are the truth: a reminder is a row with a "not before" time, a restart picks up the
+pending rows, and a row is rendered only when it is sent — in the reader's language of that
+moment, from the current state of what it is about (a moved event, a cancelled one).
+
+Delivery guarantee: a row is marked sent right after Telegram accepts it. A crash (SIGKILL)
+between Telegram's answer and that mark can repeat only the messages in flight at that instant:
+at most ``max_in_flight`` messages, each at most once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from bot.db import Database, Transaction, from_db_time, to_db_time, utcnow
+from bot.i18n import Catalogs, Translator
+
+log = logging.getLogger(__name__)
+
+Buttons = tuple[tuple[tuple[str, str], ...], ...]
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """What a renderer produces; the transport turns it into one Bot API call."""
+
+    text: str
+    buttons: Buttons = ()  # rows of (label, callback data)
+    document: tuple[str, bytes] | None = None  # (file name, content)
+    photo: bytes | None = None
+
+
+class DeliveryError(Exception):
+    """The transport could not deliver; the kind says what the sender does next."""
+
+
+class RetryLater(DeliveryError):
+    """Telegram asked everyone to wait (429): the whole sender pauses."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"retry after {seconds} s")
+        self.seconds = seconds
+
+
+class Blocked(DeliveryError):
+    """The person blocked the bot (403): they are marked and skipped from now on."""
+
+
+class Transient(DeliveryError):
+    """A 5xx or a time-out: tried again later, with growing pauses."""
+
+
+class Permanent(DeliveryError):
+    """Telegram refused this message for good (e.g. the chat does not exist)."""
+
+
+class Transport(Protocol):
+    async def deliver(self, chat_id: int, message: OutgoingMessage) -> None: ...
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    chat_id: int
+    kind: str
+    params: dict[str, Any]
+    subject: str | None
+    attempts: int
+
+
+Renderer = Callable[[OutboxRow, Translator], Awaitable[OutgoingMessage | None]]
+
+
+class Outbox:
+    """Queue rows inside the caller's transaction; render them when the sender asks."""
+
+    def __init__(self, db: Database, catalogs: Catalogs, default_language: str) -> None:
+        self._db = db
+        self._catalogs = catalogs
+        self._default_language = default_language
+        self._renderers: dict[str, Renderer] = {}
+        self.wake = asyncio.Event()
+
+    def register(self, kind: str, renderer: Renderer) -> None:
+        if kind in self._renderers:
+            raise ValueError(f"a renderer for {kind!r} is registered already")
+        self._renderers[kind] = renderer
+
+    async def enqueue(
+        self,
+        tx: Transaction,
+        chat_id: int,
+        kind: str,
+        params: dict[str, Any] | None = None,
+        *,
+        not_before: datetime | None = None,
+        expires_at: datetime | None = None,
+        subject: str | None = None,
+        dedupe_key: str | None = None,
+    ) -> bool:
+        """Queue one message as part of the caller's change; False if its key was queued before."""
+        if kind not in self._renderers:
+            raise ValueError(f"no renderer for outbox kind {kind!r}")
+        now = utcnow()
+        added = await tx.execute(
+            "INSERT OR IGNORE INTO outbox (chat_id, kind, params, subject, dedupe_key,"
+            " not_before, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                chat_id,
+                kind,
+                json.dumps(params or {}, ensure_ascii=False),
+                subject,
+                dedupe_key,
+                to_db_time(not_before or now),
+                to_db_time(expires_at) if expires_at else None,
+                to_db_time(now),
+            ),
+        )
+        self.wake.set()
+        return bool(added)
+
+    async def cancel(
+        self, tx: Transaction, subject: str, *, kind: str | None = None, chat_id: int | None = None
+    ) -> int:
+        """Withdraw the pending rows about ``subject`` (of one kind, for one chat)."""
+        return await tx.execute(
+            "UPDATE outbox SET status = 'cancelled' WHERE subject = ? AND status = 'pending'"
+            " AND (? IS NULL OR kind = ?) AND (? IS NULL OR chat_id = ?)",
+            (subject, kind, kind, chat_id, chat_id),
+        )
+
+    async def due(self, now: datetime, limit: int, skip: set[int]) -> list[tuple[OutboxRow, Any]]:
+        rows = await self._db.fetchall(
+            "SELECT o.id, o.chat_id, o.kind, o.params, o.subject, o.attempts, o.expires_at,"
+            " p.language, p.blocked_at FROM outbox o"
+            " LEFT JOIN people p ON p.telegram_id = o.chat_id"
+            " WHERE o.status = 'pending' AND o.not_before <= ?"
+            " ORDER BY o.not_before, o.id LIMIT ?",
+            (to_db_time(now), limit + len(skip)),
+        )
+        return [
+            (
+                OutboxRow(
+                    id=row["id"],
+                    chat_id=row["chat_id"],
+                    kind=row["kind"],
+                    params=json.loads(row["params"]),
+                    subject=row["subject"],
+                    attempts=row["attempts"],
+                ),
+                row,
+            )
+            for row in rows
+            if row["id"] not in skip
+        ][:limit]
+
+    async def render(self, row: OutboxRow, language: str | None) -> OutgoingMessage | None:
+        translator = self._catalogs.translator(language or self._default_language)
+        return await self._renderers[row.kind](row, translator)
+
+    async def mark(self, row_id: int, status: str, error: str | None = None) -> None:
+        await self._db.execute(
+            "UPDATE outbox SET status = ?, last_error = ?,"
+            " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE id = ?",
+            (status, error, status, to_db_time(utcnow()), row_id),
+        )
+
+    async def postpone(self, row_id: int, until: datetime, error: str, count_attempt: bool) -> None:
+        await self._db.execute(
+            "UPDATE outbox SET not_before = ?, last_error = ?, attempts = attempts + ?"
+            " WHERE id = ?",
+            (to_db_time(until), error, int(count_attempt), row_id),
+        )
+
+    async def mark_blocked(self, chat_id: int) -> None:
+        """The person blocked the bot: remember it, and drop what was waiting for them."""
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE people SET blocked_at = ? WHERE telegram_id = ? AND blocked_at IS NULL",
+                (to_db_time(utcnow()), chat_id),
+            )
+            await tx.execute(
+                "UPDATE outbox SET status = 'blocked' WHERE chat_id = ? AND status = 'pending'",
+                (chat_id,),
+            )
+
+    async def counts(self, subject: str | None = None) -> dict[str, int]:
+        rows = await self._db.fetchall(
+            "SELECT status, COUNT(*) AS n FROM outbox WHERE ? IS NULL OR subject = ?"
+            " GROUP BY status",
+            (subject, subject),
+        )
+        return {row["status"]: row["n"] for row in rows}
+
+
+@dataclass
+class Sender:
+    """The one sender: paced overall, one message a second per chat, honours Telegram's waits."""
+
+    outbox: Outbox
+    transport: Transport
+    rate_per_second: float = 25.0
+    per_chat_interval: float = 1.0
+    max_in_flight: int = 16
+    max_attempts: int = 8
+    poll_interval: float = 1.0
+    clock: Callable[[], datetime] = utcnow
+    _in_flight: dict[int, int] = field(default_factory=dict)  # row id -> chat id
+    _last_to_chat: dict[int, float] = field(default_factory=dict)
+    _next_slot: float = 0.0
+    _paused_until: float = 0.0
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def run(self) -> None:
+        """Deliver until cancelled; sleeps until woken by a new row or the next poll."""
+        while True:
+            try:
+                deferred = await self.deliver_due()
+            except Exception:
+                log.exception("the outbox sender failed a pass; trying again")
+                deferred = False
+            self.outbox.wake.clear()
+            timeout = 0.05 if deferred else self.poll_interval
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.outbox.wake.wait(), timeout=timeout)
+
+    async def drain(self) -> None:
+        """Wait for the messages in flight (on shutdown, and in tests)."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def deliver_due(self) -> bool:
+        """One pass over what is due; True if something due had to wait for its chat's turn."""
+        now = self.clock()
+        deferred = False
+        rows = await self.outbox.due(now, limit=200, skip=set(self._in_flight))
+        for row, extra in rows:
+            if extra["expires_at"] and from_db_time(extra["expires_at"]) <= now:
+                await self.outbox.mark(row.id, "expired")
+                continue
+            if extra["blocked_at"]:
+                await self.outbox.mark(row.id, "blocked")
+                continue
+            busy_chats = set(self._in_flight.values())
+            last = self._last_to_chat.get(row.chat_id, -1e9)
+            if row.chat_id in busy_chats or time.monotonic() - last < self.per_chat_interval:
+                deferred = True
+                continue
+            while len(self._in_flight) >= self.max_in_flight:
+                await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
+            await self._pace()
+            self._in_flight[row.id] = row.chat_id
+            self._last_to_chat[row.chat_id] = time.monotonic()
+            task = asyncio.create_task(self._deliver(row, extra["language"]))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        self._forget_quiet_chats()
+        return deferred
+
+    async def _pace(self) -> None:
+        # Evenly spaced starts never put more than rate_per_second calls in any one second.
+        interval = 1.0 / self.rate_per_second
+        while True:
+            now = time.monotonic()
+            start = max(self._next_slot, self._paused_until)
+            if start <= now:
+                self._next_slot = max(now, self._next_slot) + interval
+                return
+            await asyncio.sleep(start - now)
+
+    async def _deliver(self, row: OutboxRow, language: str | None) -> None:
+        try:
+            message = await self.outbox.render(row, language)
+            if message is None:
+                await self.outbox.mark(row.id, "cancelled")
+                return
+            await self.transport.deliver(row.chat_id, message)
+            await self.outbox.mark(row.id, "sent")
+        except RetryLater as exc:
+            self._paused_until = max(self._paused_until, time.monotonic() + exc.seconds)
+            until = self.clock() + timedelta(seconds=exc.seconds)
+            await self.outbox.postpone(row.id, until, str(exc), count_attempt=False)
+        except Blocked:
+            await self.outbox.mark(row.id, "blocked")
+            await self.outbox.mark_blocked(row.chat_id)
+        except Transient as exc:
+            if row.attempts + 1 >= self.max_attempts:
+                await self.outbox.mark(row.id, "failed", str(exc))
+            else:
+                backoff = min(300.0, 2.0 ** (row.attempts + 1))
+                until = self.clock() + timedelta(seconds=backoff)
+                await self.outbox.postpone(row.id, until, str(exc), count_attempt=True)
+        except Permanent as exc:
+            log.warning("outbox row %s refused for good: %s", row.id, exc)
+            await self.outbox.mark(row.id, "failed", str(exc))
+        except Exception as exc:
+            log.exception("outbox row %s could not be rendered or sent", row.id)
+            await self.outbox.mark(row.id, "failed", type(exc).__name__)
+        finally:
+            self._in_flight.pop(row.id, None)
+            self.outbox.wake.set()
+
+    def _forget_quiet_chats(self) -> None:
+        if len(self._last_to_chat) > 10_000:
+            horizon = time.monotonic() - self.per_chat_interval
+            self._last_to_chat = {c: t for c, t in self._last_to_chat.items() if t > horizon}

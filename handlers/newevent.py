@@ -1,0 +1,386 @@
+"""/newevent: a short conversation for coordinators — answers checked one by one, then a preview.
+
+Each answer is checked by the same rules the service applies on saving, so a wrong answer is
+explained and asked again at once; ``/cancel`` leaves at any step without saving anything.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from telegram import Update
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot import events as ev
+from bot.errors import InvalidInput, NotAllowed
+from bot.events import EventDraft, Scope
+from bot.i18n import N_
+from handlers import callbacks
+from handlers.context import BashkeApp, BashkeContext
+from handlers.events import event_text, show_card
+from handlers.render import Button, keyboard, show
+
+(TITLE, DESCRIPTION, SCOPE, TOWN, START, END, PLACE, CAPACITY, DEADLINE, REMINDERS, PREVIEW) = (
+    range(11)
+)
+DRAFT = "event_draft"
+CONVERSATION_TIMEOUT = 30 * 60
+TEXT = filters.TEXT & ~filters.COMMAND
+
+
+def _draft(context: BashkeContext) -> dict[str, Any]:
+    assert context.user_data is not None
+    draft: dict[str, Any] = context.user_data.setdefault(DRAFT, {})
+    return draft
+
+
+def _text(update: Update) -> str:
+    assert update.message is not None and update.message.text is not None
+    return update.message.text
+
+
+async def start(update: Update, context: BashkeContext) -> int:
+    user = update.effective_user
+    assert user is not None and context.user_data is not None
+    roles = await context.roles(user.id)
+    if not (roles.admin or roles.network_coordinator or roles.coordinator_towns):
+        raise NotAllowed()
+    context.user_data[DRAFT] = {}
+    await show(update, context.tr.gettext("A new event. What is its title? (/cancel to stop)"))
+    return TITLE
+
+
+async def got_title(update: Update, context: BashkeContext) -> int:
+    _draft(context)["title"] = ev.check_text(
+        _text(update),
+        ev.MAX_TITLE,
+        N_("The title can have at most {limit} characters; this has {length}."),
+    )
+    await show(update, context.tr.gettext("A short description? Send - to leave it empty."))
+    return DESCRIPTION
+
+
+async def got_description(update: Update, context: BashkeContext) -> int:
+    text = _text(update).strip()
+    _draft(context)["description"] = (
+        ""
+        if text == "-"
+        else ev.check_text(
+            text,
+            ev.MAX_DESCRIPTION,
+            N_("The description can have at most {limit} characters; this has {length}."),
+        )
+    )
+    user = update.effective_user
+    assert user is not None
+    roles = await context.roles(user.id)
+    tr = context.tr
+    if roles.admin or roles.network_coordinator:
+        await show(
+            update,
+            tr.gettext("Is it a local event of one town, or international?"),
+            keyboard(
+                [
+                    [
+                        (tr.gettext("Local"), callbacks.encode("nescope", "local")),
+                        (tr.gettext("International"), callbacks.encode("nescope", "international")),
+                    ]
+                ]
+            ),
+        )
+        return SCOPE
+    _draft(context)["scope"] = Scope.LOCAL.value
+    return await _ask_town(update, context)
+
+
+async def got_scope(update: Update, context: BashkeContext) -> int:
+    (scope,) = callbacks.args(update, 1)
+    if scope not in (Scope.LOCAL, Scope.INTERNATIONAL):
+        raise InvalidInput()
+    draft = _draft(context)
+    draft["scope"] = scope
+    if scope == Scope.INTERNATIONAL:
+        draft["town_id"] = None
+        draft["timezone"] = context.services.config.timezone
+        return await _ask_start(update, context)
+    return await _ask_town(update, context)
+
+
+async def _ask_town(update: Update, context: BashkeContext) -> int:
+    user = update.effective_user
+    assert user is not None
+    roles = await context.roles(user.id)
+    towns = [
+        town
+        for town in await context.services.towns.list_towns()
+        if roles.admin or roles.network_coordinator or town.id in roles.coordinator_towns
+    ]
+    rows: list[list[Button]] = [
+        [(town.name, callbacks.encode("netown", town.id))] for town in towns
+    ]
+    await show(update, context.tr.gettext("Which town is it in?"), keyboard(rows))
+    return TOWN
+
+
+async def got_town(update: Update, context: BashkeContext) -> int:
+    user = update.effective_user
+    assert user is not None
+    town = await context.services.towns.get(callbacks.as_int(callbacks.args(update, 1)[0]))
+    roles = await context.roles(user.id)
+    if not (roles.admin or roles.network_coordinator or town.id in roles.coordinator_towns):
+        raise NotAllowed()
+    draft = _draft(context)
+    draft["town_id"] = town.id
+    draft["timezone"] = town.timezone
+    return await _ask_start(update, context)
+
+
+async def _ask_start(update: Update, context: BashkeContext) -> int:
+    tz = _draft(context)["timezone"]
+    await show(
+        update,
+        context.tr.gettext(
+            "When does it start? Write the date and time in {timezone}, like this: {example}"
+        ).format(timezone=tz, example=ev.DATE_TIME_EXAMPLE),
+    )
+    return START
+
+
+async def got_start(update: Update, context: BashkeContext) -> int:
+    draft = _draft(context)
+    starts = ev.parse_local_time(_text(update), draft["timezone"])
+    if starts <= context.services.events.clock():
+        raise InvalidInput(N_("The start is in the past. Please give a future date and time."))
+    draft["starts_at"] = starts
+    await show(
+        update,
+        context.tr.gettext("When does it end? Write the time (like 20:00), or a date and time."),
+    )
+    return END
+
+
+async def got_end(update: Update, context: BashkeContext) -> int:
+    draft = _draft(context)
+    ends = ev.parse_local_time(_text(update), draft["timezone"], day_of=draft["starts_at"])
+    if ends <= draft["starts_at"]:
+        raise InvalidInput(N_("The end must be after the start."))
+    draft["ends_at"] = ends
+    await show(update, context.tr.gettext("Where is it? (the address or the place's name)"))
+    return PLACE
+
+
+async def got_place(update: Update, context: BashkeContext) -> int:
+    _draft(context)["place"] = ev.check_text(
+        _text(update),
+        ev.MAX_PLACE,
+        N_("The place can have at most {limit} characters; this has {length}."),
+    )
+    tr = context.tr
+    await show(
+        update,
+        tr.gettext("How many seats are there? Write a number."),
+        keyboard([[(tr.gettext("No limit"), callbacks.encode("necap", "none"))]]),
+    )
+    return CAPACITY
+
+
+async def got_capacity(update: Update, context: BashkeContext) -> int:
+    if update.callback_query is not None:
+        callbacks.args(update, 1)
+        capacity = None
+    else:
+        text = _text(update).strip()
+        if not text.isdigit() or not 1 <= int(text) <= ev.MAX_CAPACITY:
+            raise InvalidInput(
+                N_("The number of seats must be a whole number from 1 to {limit}."),
+                limit=ev.MAX_CAPACITY,
+            )
+        capacity = int(text)
+    _draft(context)["capacity"] = capacity
+    tr = context.tr
+    await show(
+        update,
+        tr.gettext(
+            "Until when can people register? Write a date and time, like this: {example}"
+        ).format(example=ev.DATE_TIME_EXAMPLE),
+        keyboard([[(tr.gettext("Until the start"), callbacks.encode("nedeadline", "none"))]]),
+    )
+    return DEADLINE
+
+
+async def got_deadline(update: Update, context: BashkeContext) -> int:
+    draft = _draft(context)
+    if update.callback_query is not None:
+        callbacks.args(update, 1)
+        draft["registration_deadline"] = None
+    else:
+        deadline = ev.parse_local_time(_text(update), draft["timezone"])
+        if not context.services.events.clock() < deadline <= draft["starts_at"]:
+            raise InvalidInput(
+                N_("The registration deadline must be in the future and not after the start.")
+            )
+        draft["registration_deadline"] = deadline
+    tr = context.tr
+    await show(
+        update,
+        tr.gettext(
+            "When should people be reminded? Write hours before the start, like 24, 2 — "
+            "or keep the usual ones."
+        ),
+        keyboard([[(tr.gettext("24 h and 2 h before"), callbacks.encode("neremind", "default"))]]),
+    )
+    return REMINDERS
+
+
+async def got_reminders(update: Update, context: BashkeContext) -> int:
+    draft = _draft(context)
+    if update.callback_query is not None:
+        callbacks.args(update, 1)
+        draft["reminder_minutes"] = ev.DEFAULT_REMINDERS
+    else:
+        parts = [p.strip() for p in _text(update).replace(";", ",").split(",") if p.strip()]
+        if not parts or len(parts) > 5 or not all(p.isdigit() for p in parts):
+            raise InvalidInput(N_("Please write up to five whole numbers of hours, like 24, 2."))
+        draft["reminder_minutes"] = tuple(int(p) * 60 for p in parts)
+    return await _preview(update, context)
+
+
+def _as_draft(context: BashkeContext) -> EventDraft:
+    d = _draft(context)
+    return EventDraft(
+        scope=Scope(d["scope"]),
+        town_id=d.get("town_id"),
+        title=d["title"],
+        description=d["description"],
+        place=d["place"],
+        timezone=d["timezone"],
+        starts_at=d["starts_at"],
+        ends_at=d["ends_at"],
+        capacity=d["capacity"],
+        registration_deadline=d["registration_deadline"],
+        reminder_minutes=tuple(d["reminder_minutes"]),
+    )
+
+
+async def _preview(update: Update, context: BashkeContext) -> int:
+    draft = ev.check_draft(_as_draft(context), context.services.events.clock())
+    town_name = None
+    if draft.town_id is not None:
+        town_name = (await context.services.towns.get(draft.town_id)).name
+    preview = ev.Event(
+        id=0,
+        scope=draft.scope,
+        town_id=draft.town_id,
+        town_name=town_name,
+        title=draft.title,
+        description=draft.description,
+        place=draft.place,
+        timezone=draft.timezone,
+        starts_at=draft.starts_at,
+        ends_at=draft.ends_at,
+        capacity=draft.capacity,
+        registration_deadline=draft.registration_deadline,
+        reminder_minutes=draft.reminder_minutes,
+        checkin_code="",
+        cancelled=False,
+        registered=0,
+        waitlisted=0,
+    )
+    tr = context.tr
+    await show(
+        update,
+        tr.gettext("This is how people will see it:") + "\n\n" + event_text(tr, preview, None),
+        keyboard(
+            [
+                [
+                    (tr.gettext("Create the event"), callbacks.encode("nesave", "yes")),
+                    (tr.gettext("Cancel"), callbacks.encode("nesave", "no")),
+                ]
+            ]
+        ),
+    )
+    return PREVIEW
+
+
+async def save(update: Update, context: BashkeContext) -> int:
+    user = update.effective_user
+    assert user is not None and context.user_data is not None
+    (answer,) = callbacks.args(update, 1)
+    if answer != "yes":
+        return await cancel(update, context)
+    event = await context.services.events.create(user.id, _as_draft(context))
+    context.user_data.pop(DRAFT, None)
+    await show_card(update, context, event.id, note=context.tr.gettext("The event is created."))
+    return ConversationHandler.END
+
+
+async def cancel(update: Update, context: BashkeContext) -> int:
+    if context.user_data is not None:
+        context.user_data.pop(DRAFT, None)
+    await show(update, context.tr.gettext("Stopped. Nothing was saved."))
+    return ConversationHandler.END
+
+
+async def timed_out(update: Update, context: BashkeContext) -> None:
+    if context.user_data is not None:
+        context.user_data.pop(DRAFT, None)
+    chat = update.effective_chat
+    if chat is not None:
+        await chat.send_message(
+            context.tr.gettext(
+                "The new event was left unfinished for a while, so I put it aside. "
+                "Send /newevent to start again."
+            )
+        )
+
+
+async def expected_text(update: Update, context: BashkeContext) -> None:
+    """Something other than the text this step asks for: say so, and stay on the step."""
+    raise InvalidInput(N_("Please answer with text, or send /cancel to stop."))
+
+
+def register(app: BashkeApp) -> None:
+    def step(handler: Any, pattern: str | None = None) -> list[Any]:
+        if pattern is None:
+            return [MessageHandler(TEXT, handler)]
+        return [CallbackQueryHandler(handler, pattern=callbacks.pattern(pattern))]
+
+    # The conversation is tracked per chat and person, which is what a coordinator expects;
+    # PTB's note about per-message tracking of buttons does not apply.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=PTBUserWarning)
+        conversation = _conversation(step)
+    app.add_handler(conversation)
+
+
+def _conversation(step: Any) -> ConversationHandler[Any]:
+    return ConversationHandler(
+        entry_points=[CommandHandler("newevent", start, filters=filters.ChatType.PRIVATE)],
+        states={
+            TITLE: step(got_title),
+            DESCRIPTION: step(got_description),
+            SCOPE: step(got_scope, "nescope"),
+            TOWN: step(got_town, "netown"),
+            START: step(got_start),
+            END: step(got_end),
+            PLACE: step(got_place),
+            CAPACITY: step(got_capacity) + step(got_capacity, "necap"),
+            DEADLINE: step(got_deadline) + step(got_deadline, "nedeadline"),
+            REMINDERS: step(got_reminders) + step(got_reminders, "neremind"),
+            PREVIEW: step(save, "nesave"),
+            ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, timed_out)],
+        },
+        fallbacks=[
+            CommandHandler("cancel", cancel),
+            MessageHandler(~filters.COMMAND & ~filters.UpdateType.EDITED, expected_text),
+        ],
+        conversation_timeout=CONVERSATION_TIMEOUT,
+    )
