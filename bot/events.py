@@ -15,7 +15,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import audit
-from bot.db import Database, Transaction, from_db_time, to_db_time, utcnow
+from bot.clock import Clock
+from bot.db import Database, Transaction, from_db_time, to_db_time
 from bot.errors import InvalidInput, NotAllowed, NotFound, NotRegistered
 from bot.i18n import N_
 from bot.outbox import Outbox
@@ -206,11 +207,11 @@ def check_draft(draft: EventDraft, now: datetime) -> EventDraft:
 
 
 class EventService:
-    def __init__(self, db: Database, authz: Authorizer, outbox: Outbox) -> None:
+    def __init__(self, db: Database, authz: Authorizer, outbox: Outbox, clock: Clock) -> None:
         self._db = db
         self._authz = authz
         self._outbox = outbox
-        self.clock = utcnow
+        self.clock = clock
 
     # Coordinators ---------------------------------------------------------------------------
 

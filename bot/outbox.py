@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from bot.db import Database, Transaction, from_db_time, to_db_time, utcnow
+from bot.clock import Clock
+from bot.db import Database, Transaction, from_db_time, to_db_time
 from bot.i18n import Catalogs, Translator
 
 log = logging.getLogger(__name__)
@@ -83,8 +84,11 @@ Renderer = Callable[[OutboxRow, Translator], Awaitable[OutgoingMessage | None]]
 class Outbox:
     """Queue rows inside the caller's transaction; render them when the sender asks."""
 
-    def __init__(self, db: Database, catalogs: Catalogs, default_language: str) -> None:
+    def __init__(
+        self, db: Database, catalogs: Catalogs, default_language: str, clock: Clock
+    ) -> None:
         self._db = db
+        self.clock = clock
         self._catalogs = catalogs
         self._default_language = default_language
         self._renderers: dict[str, Renderer] = {}
@@ -110,7 +114,7 @@ class Outbox:
         """Queue one message as part of the caller's change; False if its key was queued before."""
         if kind not in self._renderers:
             raise ValueError(f"no renderer for outbox kind {kind!r}")
-        now = utcnow()
+        now = self.clock()
         added = await tx.execute(
             "INSERT OR IGNORE INTO outbox (chat_id, kind, params, subject, dedupe_key,"
             " not_before, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -171,7 +175,7 @@ class Outbox:
         await self._db.execute(
             "UPDATE outbox SET status = ?, last_error = ?,"
             " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE id = ?",
-            (status, error, status, to_db_time(utcnow()), row_id),
+            (status, error, status, to_db_time(self.clock()), row_id),
         )
 
     async def postpone(self, row_id: int, until: datetime, error: str, count_attempt: bool) -> None:
@@ -186,7 +190,7 @@ class Outbox:
         async with self._db.transaction() as tx:
             await tx.execute(
                 "UPDATE people SET blocked_at = ? WHERE telegram_id = ? AND blocked_at IS NULL",
-                (to_db_time(utcnow()), chat_id),
+                (to_db_time(self.clock()), chat_id),
             )
             await tx.execute(
                 "UPDATE outbox SET status = 'blocked' WHERE chat_id = ? AND status = 'pending'",
@@ -213,7 +217,6 @@ class Sender:
     max_in_flight: int = 16
     max_attempts: int = 8
     poll_interval: float = 1.0
-    clock: Callable[[], datetime] = utcnow
     _in_flight: dict[int, int] = field(default_factory=dict)  # row id -> chat id
     _last_to_chat: dict[int, float] = field(default_factory=dict)
     _next_slot: float = 0.0
@@ -240,7 +243,7 @@ class Sender:
 
     async def deliver_due(self) -> bool:
         """One pass over what is due; True if something due had to wait for its chat's turn."""
-        now = self.clock()
+        now = self.outbox.clock()
         deferred = False
         rows = await self.outbox.due(now, limit=200, skip=set(self._in_flight))
         for row, extra in rows:
@@ -287,7 +290,7 @@ class Sender:
             await self.outbox.mark(row.id, "sent")
         except RetryLater as exc:
             self._paused_until = max(self._paused_until, time.monotonic() + exc.seconds)
-            until = self.clock() + timedelta(seconds=exc.seconds)
+            until = self.outbox.clock() + timedelta(seconds=exc.seconds)
             await self.outbox.postpone(row.id, until, str(exc), count_attempt=False)
         except Blocked:
             await self.outbox.mark(row.id, "blocked")
@@ -297,7 +300,7 @@ class Sender:
                 await self.outbox.mark(row.id, "failed", str(exc))
             else:
                 backoff = min(300.0, 2.0 ** (row.attempts + 1))
-                until = self.clock() + timedelta(seconds=backoff)
+                until = self.outbox.clock() + timedelta(seconds=backoff)
                 await self.outbox.postpone(row.id, until, str(exc), count_attempt=True)
         except Permanent as exc:
             log.warning("outbox row %s refused for good: %s", row.id, exc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.clock import Clock
 from bot.config import Config
 from bot.db import Database
 from bot.events import EventService
@@ -26,19 +27,22 @@ class Services:
     staff: StaffService
     outbox: Outbox
     events: EventService
+    clock: Clock
 
     @classmethod
     def build(cls, config: Config, db: Database, catalogs: Catalogs | None = None) -> Services:
         authz = Authorizer(db, config.admins)
         towns = TownService(db, authz)
         catalogs = catalogs or Catalogs()
-        outbox = Outbox(db, catalogs, config.default_language)
+        clock = Clock()
+        outbox = Outbox(db, catalogs, config.default_language, clock)
         return cls(
             config=config,
             db=db,
             catalogs=catalogs,
             outbox=outbox,
-            events=EventService(db, authz, outbox),
+            events=EventService(db, authz, outbox, clock),
+            clock=clock,
             authz=authz,
             towns=towns,
             people=PeopleService(db, towns),
