@@ -112,8 +112,6 @@ class Outbox:
         dedupe_key: str | None = None,
     ) -> bool:
         """Queue one message as part of the caller's change; False if its key was queued before."""
-        if kind not in self._renderers:
-            raise ValueError(f"no renderer for outbox kind {kind!r}")
         now = self.clock()
         added = await tx.execute(
             "INSERT OR IGNORE INTO outbox (chat_id, kind, params, subject, dedupe_key,"
@@ -169,7 +167,13 @@ class Outbox:
 
     async def render(self, row: OutboxRow, language: str | None) -> OutgoingMessage | None:
         translator = self._catalogs.translator(language or self._default_language)
-        return await self._renderers[row.kind](row, translator)
+        renderer = self._renderers.get(row.kind)
+        if renderer is None:
+            raise LookupError(f"no renderer for outbox kind {row.kind!r}")
+        return await renderer(row, translator)
+
+    def renders(self, kind: str) -> bool:
+        return kind in self._renderers
 
     async def mark(self, row_id: int, status: str, error: str | None = None) -> None:
         await self._db.execute(
