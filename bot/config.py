@@ -64,6 +64,7 @@ class Config:
     webhook: WebhookConfig | None = None
     max_concurrent_updates: int = 256
     outbox_rate: float = 25.0
+    public_channel: int | None = None
     source: Path | None = field(default=None, compare=False)
 
 
@@ -137,6 +138,14 @@ def parse_config(
     ):
         raise ConfigError("bot.outbox_rate", "must be a number of messages a second, above 0")
 
+    channel = bot.get("public_channel")
+    if channel is not None and (
+        not isinstance(channel, int) or isinstance(channel, bool) or channel >= 0
+    ):
+        raise ConfigError(
+            "bot.public_channel", "must be the channel's numeric id (negative, like -100123…)"
+        )
+
     api_base_url = env.get("BASHKE_API_BASE_URL") or _str(
         bot, "bot.api_base_url", "https://api.telegram.org/bot"
     )
@@ -163,6 +172,7 @@ def parse_config(
         webhook=_webhook(raw, env),
         max_concurrent_updates=max_updates,
         outbox_rate=float(outbox_rate),
+        public_channel=channel,
         source=source,
     )
 

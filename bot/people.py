@@ -125,6 +125,17 @@ class PeopleService:
             "SELECT at, action, subject FROM audit_log WHERE actor_id = ? ORDER BY id",
             (telegram_id,),
         )
+        events = await self._db.fetchall(
+            "SELECT e.title, e.starts_at, r.status, r.display_name, r.joined_at, r.checked_in_at"
+            " FROM registrations r JOIN events e ON e.id = r.event_id WHERE r.telegram_id = ?"
+            " ORDER BY e.starts_at",
+            (telegram_id,),
+        )
+        stories = await self._db.fetchall(
+            "SELECT id, status, text, anonymous, signed_name, created_at, submitted_at,"
+            " decided_at, reject_reason FROM stories WHERE author_id = ? ORDER BY id",
+            (telegram_id,),
+        )
         return {
             "telegram_id": telegram_id,
             "profile": None
@@ -137,6 +148,8 @@ class PeopleService:
                 "consented_at": person["consented_at"],
                 "blocked_the_bot_at": person["blocked_at"],
             },
+            "events": [dict(row) for row in events],
+            "stories": [dict(row) for row in stories],
             "staff_roles": [dict(row) for row in roles],
             "staff_actions": [dict(row) for row in actions],
         }
@@ -147,6 +160,16 @@ class PeopleService:
         The audit log keeps staff actions (accountability); the privacy notice says so.
         """
         async with self._db.transaction() as tx:
+            # Approved anonymous stories stay, with no link to the person; the rest goes.
+            await tx.execute(
+                "DELETE FROM stories WHERE author_id = ?"
+                " AND NOT (status = 'approved' AND anonymous = 1)",
+                (telegram_id,),
+            )
+            await tx.execute(
+                "UPDATE outbox SET status = 'cancelled' WHERE chat_id = ? AND status = 'pending'",
+                (telegram_id,),
+            )
             removed = await tx.execute("DELETE FROM people WHERE telegram_id = ?", (telegram_id,))
             roles = await tx.execute(
                 "DELETE FROM staff_roles WHERE telegram_id = ?", (telegram_id,)

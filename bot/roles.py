@@ -69,6 +69,10 @@ class Authorizer:
         self._db = db
         self._admins = admins
 
+    @property
+    def admins(self) -> frozenset[int]:
+        return self._admins
+
     async def roles_of(self, telegram_id: int) -> Roles:
         rows = await self._db.fetchall(
             "SELECT role, town_id FROM staff_roles WHERE telegram_id = ?", (telegram_id,)

@@ -13,6 +13,7 @@ from bot.outbox import Outbox
 from bot.people import PeopleService
 from bot.roles import Authorizer
 from bot.staff import StaffService
+from bot.stories import StoryService
 from bot.towns import TownService
 
 
@@ -27,6 +28,7 @@ class Services:
     staff: StaffService
     outbox: Outbox
     events: EventService
+    stories: StoryService
     clock: Clock
 
     @classmethod
@@ -42,6 +44,7 @@ class Services:
             catalogs=catalogs,
             outbox=outbox,
             events=EventService(db, authz, outbox, clock),
+            stories=StoryService(db, authz, outbox, clock, config.public_channel),
             clock=clock,
             authz=authz,
             towns=towns,

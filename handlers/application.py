@@ -12,7 +12,7 @@ from telegram.ext import Application, ContextTypes, Defaults, TypeHandler
 from bot.config import Config
 from bot.db import Database
 from bot.services import Services
-from handlers import events, fallbacks, menus, newevent, onboarding, staff
+from handlers import events, fallbacks, menus, newevent, onboarding, staff, stories
 from handlers.context import BashkeApp, BashkeContext, load_reader
 from handlers.delivery import Delivery, register_notices
 from handlers.errors import on_error
@@ -44,10 +44,12 @@ def build_application(services: Services) -> BashkeApp:
     # Group -1 runs before every feature and finds out who is asking and in which language.
     app.add_handler(TypeHandler(Update, load_reader), group=-1)
     register_notices(services)
+    stories.register_notices(services)
     newevent.register(app)
     onboarding.register(app)
     staff.register(app)
     events.register(app)
+    stories.register(app)
     fallbacks.register(app)
     app.add_error_handler(on_error)
     return app

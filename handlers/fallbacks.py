@@ -10,6 +10,7 @@ from telegram.ext import (
     filters,
 )
 
+from handlers import awaiting
 from handlers.context import BashkeApp, BashkeContext
 from handlers.onboarding import help_text
 
@@ -30,6 +31,8 @@ async def not_understood(update: Update, context: BashkeContext) -> None:
     tr = context.tr
     if context.person is None:
         await chat.send_message(tr.gettext("Hello! Send /start to begin."))
+        return
+    if await awaiting.offer(update, context):
         return
     roles = await context.roles(user.id)
     await chat.send_message(

@@ -1,0 +1,367 @@
+"""Stories: participants write an experience for a chapter of the manual; moderators decide.
+
+The draft is a row from the first answer on, so a restart in the middle of the conversation
+loses nothing; the conversation's step is derived from what the row already holds.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+from bot.clock import Clock
+from bot.db import Database, Transaction, to_db_time
+from bot.errors import InvalidInput, NotAllowed, NotFound, NotRegistered, UserFacingError
+from bot.i18n import N_
+from bot.outbox import Outbox
+from bot.roles import Authorizer, Permission
+
+MIN_CHARACTERS = 20
+# Counted as Telegram counts (UTF-16 code units), so a story of emoji cannot overflow a message.
+MAX_UNITS = 3000
+MAX_WAITING = 3
+MAX_SIGNED_NAME = 64
+DRAFT_NOTE_AFTER = timedelta(minutes=30)
+
+SUBMITTED = "story_submitted"
+DECIDED = "story_decided"
+PUBLISHED = "story_published"
+DRAFT_WAITING = "story_draft_waiting"
+
+
+class Reason(StrEnum):
+    OFF_TOPIC = "off_topic"
+    HATEFUL = "hateful"
+    PERSONAL_DATA = "personal_data"
+    SPAM = "spam"
+    OTHER = "other"
+
+
+class Step(StrEnum):
+    CHAPTER = "chapter"
+    TEXT = "text"
+    ANONYMITY = "anonymity"
+    PREVIEW = "preview"
+
+
+class AlreadyDecided(UserFacingError):
+    default_message = N_("Another moderator has already decided on this story.")
+
+
+@dataclass(frozen=True)
+class Story:
+    id: int
+    author_id: int | None
+    chapter_id: int | None
+    text: str | None
+    anonymous: bool | None
+    signed_name: str | None
+    status: str
+    reject_reason: Reason | None
+    submitted_at: str | None
+    decided_at: str | None
+    updated_at: str
+
+    @property
+    def step(self) -> Step:
+        if self.chapter_id is None:
+            return Step.CHAPTER
+        if self.text is None:
+            return Step.TEXT
+        if self.anonymous is None:
+            return Step.ANONYMITY
+        return Step.PREVIEW
+
+    @property
+    def byline(self) -> str | None:
+        """The name shown under the story, or None: anonymous stories show no name anywhere."""
+        return None if self.anonymous or not self.signed_name else self.signed_name
+
+
+def _story(row: Any) -> Story:
+    return Story(
+        id=row["id"],
+        author_id=row["author_id"],
+        chapter_id=row["chapter_id"],
+        text=row["text"],
+        anonymous=None if row["anonymous"] is None else bool(row["anonymous"]),
+        signed_name=row["signed_name"],
+        status=row["status"],
+        reject_reason=Reason(row["reject_reason"]) if row["reject_reason"] else None,
+        submitted_at=row["submitted_at"],
+        decided_at=row["decided_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def utf16_units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def check_story_text(text: str) -> str:
+    """The story as written (nothing removed or rewritten), or a refusal that explains why."""
+    body = text.strip()
+    if not body:
+        raise InvalidInput(N_("This cannot be empty. Please write it again."))
+    if not any(unicodedata.category(ch)[0] in "LN" for ch in body):
+        raise InvalidInput(N_("Please tell your story in words, not only emoji or symbols."))
+    if len(body) < MIN_CHARACTERS:
+        raise InvalidInput(
+            N_("That is a little short: please write at least {limit} characters."),
+            limit=MIN_CHARACTERS,
+        )
+    if utf16_units(body) > MAX_UNITS:
+        raise InvalidInput(
+            N_(
+                "That is {length} characters; a story can have at most {limit}. "
+                "Please shorten it and send it again."
+            ),
+            length=utf16_units(body),
+            limit=MAX_UNITS,
+        )
+    return body
+
+
+class StoryService:
+    def __init__(
+        self, db: Database, authz: Authorizer, outbox: Outbox, clock: Clock, channel_id: int | None
+    ) -> None:
+        self._db = db
+        self._authz = authz
+        self._outbox = outbox
+        self._clock = clock
+        self.channel_id = channel_id
+
+    # Authors --------------------------------------------------------------------------------
+
+    async def draft(self, author_id: int) -> Story | None:
+        row = await self._db.fetchone(
+            "SELECT * FROM stories WHERE author_id = ? AND status = 'draft'", (author_id,)
+        )
+        return None if row is None else _story(row)
+
+    async def start(self, author_id: int) -> Story:
+        """The author's draft, created if needed; refused while too many wait for review."""
+        now = to_db_time(self._clock())
+        async with self._db.transaction() as tx:
+            if not await tx.fetchval("SELECT 1 FROM people WHERE telegram_id = ?", (author_id,)):
+                raise NotRegistered()
+            waiting = await tx.fetchval(
+                "SELECT COUNT(*) FROM stories WHERE author_id = ? AND status = 'pending'",
+                (author_id,),
+            )
+            if waiting >= MAX_WAITING:
+                raise InvalidInput(
+                    N_(
+                        "You have {count} stories waiting for review. Please wait until a "
+                        "moderator has read them before sending another."
+                    ),
+                    count=waiting,
+                )
+            await tx.execute(
+                "INSERT OR IGNORE INTO stories (author_id, created_at, updated_at)"
+                " SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM stories"
+                " WHERE author_id = ? AND status = 'draft')",
+                (author_id, now, now, author_id),
+            )
+        story = await self.draft(author_id)
+        assert story is not None
+        return story
+
+    async def set_chapter(self, author_id: int, chapter_id: int) -> Story:
+        if not await self._db.fetchval("SELECT 1 FROM chapters WHERE id = ?", (chapter_id,)):
+            raise NotFound(N_("That chapter does not exist (any more)."))
+        return await self._update_draft(author_id, "chapter_id = ?", (chapter_id,))
+
+    async def set_text(self, author_id: int, text: str) -> Story:
+        story = await self._update_draft(author_id, "text = ?", (check_story_text(text),))
+        # A gentle note if the draft is left unfinished; dropped if it is sent or changed by then.
+        async with self._db.transaction() as tx:
+            await self._outbox.enqueue(
+                tx,
+                author_id,
+                DRAFT_WAITING,
+                {"story_id": story.id, "updated_at": story.updated_at},
+                not_before=self._clock() + DRAFT_NOTE_AFTER,
+                subject=f"story:{story.id}",
+            )
+        return story
+
+    async def clear_text(self, author_id: int) -> Story:
+        """Back to the text step, to write the story again."""
+        return await self._update_draft(author_id, "text = NULL", ())
+
+    async def set_anonymous(self, author_id: int, anonymous: bool, first_name: str) -> Story:
+        name = None if anonymous else " ".join(first_name.split())[:MAX_SIGNED_NAME] or None
+        return await self._update_draft(
+            author_id, "anonymous = ?, signed_name = ?", (int(anonymous), name)
+        )
+
+    async def submit(self, author_id: int) -> Story:
+        """Send the finished draft to the moderators, who are told through the outbox."""
+        now = self._clock()
+        async with self._db.transaction() as tx:
+            row = await tx.fetchone(
+                "SELECT * FROM stories WHERE author_id = ? AND status = 'draft'", (author_id,)
+            )
+            if row is None:
+                raise NotFound(N_("There is no story waiting to be sent. Start one with /story."))
+            story = _story(row)
+            if story.step is not Step.PREVIEW:
+                raise InvalidInput(N_("The story is not finished yet. Send /story to go on."))
+            await tx.execute(
+                "UPDATE stories SET status = 'pending', submitted_at = ?, updated_at = ?"
+                " WHERE id = ?",
+                (to_db_time(now), to_db_time(now), story.id),
+            )
+            await self._outbox.cancel(tx, f"story:{story.id}", kind=DRAFT_WAITING)
+            for moderator in await self._moderators(tx):
+                await self._outbox.enqueue(
+                    tx,
+                    moderator,
+                    SUBMITTED,
+                    {"story_id": story.id},
+                    subject=f"story:{story.id}",
+                    dedupe_key=f"submitted:{story.id}:{moderator}",
+                )
+        return await self.get(story.id)
+
+    async def discard(self, author_id: int) -> bool:
+        return bool(
+            await self._db.execute(
+                "DELETE FROM stories WHERE author_id = ? AND status = 'draft'", (author_id,)
+            )
+        )
+
+    # Moderators -----------------------------------------------------------------------------
+
+    async def queue(self, moderator_id: int) -> tuple[Story | None, int]:
+        """The oldest story waiting for a decision, and how many wait."""
+        await self._authz.require(moderator_id, Permission.MODERATE)
+        row = await self._db.fetchone(
+            "SELECT * FROM stories WHERE status = 'pending' ORDER BY submitted_at, id LIMIT 1"
+        )
+        waiting = await self._db.fetchval("SELECT COUNT(*) FROM stories WHERE status = 'pending'")
+        return (None if row is None else _story(row)), int(waiting)
+
+    async def approve(self, moderator_id: int, story_id: int) -> Story:
+        return await self._decide(moderator_id, story_id, "approved", None)
+
+    async def reject(self, moderator_id: int, story_id: int, reason: str) -> Story:
+        try:
+            why = Reason(reason)
+        except ValueError:
+            raise InvalidInput() from None
+        return await self._decide(moderator_id, story_id, "rejected", why)
+
+    async def _decide(
+        self, moderator_id: int, story_id: int, status: str, reason: Reason | None
+    ) -> Story:
+        await self._authz.require(moderator_id, Permission.MODERATE)
+        now = to_db_time(self._clock())
+        async with self._db.transaction() as tx:
+            row = await tx.fetchone("SELECT * FROM stories WHERE id = ?", (story_id,))
+            if row is None or row["status"] == "draft":
+                raise NotFound(N_("That story does not exist (any more)."))
+            # Only the first of two moderators tapping at once changes the row.
+            changed = await tx.execute(
+                "UPDATE stories SET status = ?, reject_reason = ?, decided_at = ?, decided_by = ?"
+                " WHERE id = ? AND status = 'pending'",
+                (status, reason.value if reason else None, now, moderator_id, story_id),
+            )
+            if not changed:
+                raise AlreadyDecided()
+            action = "approve" if status == "approved" else "reject"
+            await tx.execute(
+                "INSERT INTO moderation_log (at, moderator_id, story_id, action, reason)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (now, moderator_id, story_id, action, reason.value if reason else None),
+            )
+            if row["author_id"] is not None:
+                await self._outbox.enqueue(
+                    tx,
+                    row["author_id"],
+                    DECIDED,
+                    {"story_id": story_id},
+                    subject=f"story:{story_id}",
+                    dedupe_key=f"decided:{story_id}",
+                )
+            if status == "approved" and self.channel_id is not None:
+                await self._outbox.enqueue(
+                    tx,
+                    self.channel_id,
+                    PUBLISHED,
+                    {"story_id": story_id},
+                    subject=f"story:{story_id}",
+                    dedupe_key=f"published:{story_id}",
+                )
+        return await self.get(story_id)
+
+    async def moderation_log(self, actor_id: int) -> list[dict[str, Any]]:
+        roles = await self._authz.roles_of(actor_id)
+        if not (roles.admin or roles.network_coordinator or roles.coordinator_towns):
+            raise NotAllowed()
+        rows = await self._db.fetchall(
+            "SELECT at, moderator_id, story_id, action, IFNULL(reason, '') AS reason"
+            " FROM moderation_log ORDER BY id"
+        )
+        return [dict(row) for row in rows]
+
+    # Readers --------------------------------------------------------------------------------
+
+    async def get(self, story_id: int) -> Story:
+        row = await self._db.fetchone("SELECT * FROM stories WHERE id = ?", (story_id,))
+        if row is None:
+            raise NotFound(N_("That story does not exist (any more)."))
+        return _story(row)
+
+    async def published(self, chapter_id: int, index: int) -> tuple[Story | None, int]:
+        """One approved story of a chapter, newest first, and how many there are."""
+        total = await self._db.fetchval(
+            "SELECT COUNT(*) FROM stories WHERE status = 'approved' AND chapter_id = ?",
+            (chapter_id,),
+        )
+        row = await self._db.fetchone(
+            "SELECT * FROM stories WHERE status = 'approved' AND chapter_id = ?"
+            " ORDER BY decided_at DESC, id DESC LIMIT 1 OFFSET ?",
+            (chapter_id, index),
+        )
+        return (None if row is None else _story(row)), int(total)
+
+    async def chapters(self, language: str, fallback: str) -> list[tuple[int, str]]:
+        """The manual's chapters in order, titled in the reader's language where there is one."""
+        rows = await self._db.fetchall(
+            "SELECT c.id, COALESCE(mine.title, fb.title, c.slug) AS title FROM chapters c"
+            " LEFT JOIN chapter_titles mine ON mine.chapter_id = c.id AND mine.language = ?"
+            " LEFT JOIN chapter_titles fb ON fb.chapter_id = c.id AND fb.language = ?"
+            " ORDER BY c.position",
+            (language, fallback),
+        )
+        return [(row["id"], row["title"]) for row in rows]
+
+    # Helpers --------------------------------------------------------------------------------
+
+    async def _update_draft(
+        self, author_id: int, assignments: str, params: tuple[Any, ...]
+    ) -> Story:
+        changed = await self._db.execute(
+            f"UPDATE stories SET {assignments}, updated_at = ?"
+            " WHERE author_id = ? AND status = 'draft'",
+            (*params, to_db_time(self._clock()), author_id),
+        )
+        if not changed:
+            raise NotFound(N_("There is no story waiting to be sent. Start one with /story."))
+        story = await self.draft(author_id)
+        assert story is not None
+        return story
+
+    async def _moderators(self, tx: Transaction) -> list[int]:
+        rows = await tx.fetchall(
+            "SELECT DISTINCT telegram_id FROM staff_roles WHERE role = 'moderator'"
+        )
+        moderators = [row[0] for row in rows]
+        # With no moderator named yet, the admins read the queue: nothing slips through unseen.
+        return moderators or sorted(self._authz.admins)

@@ -1,0 +1,397 @@
+"""Stories: /story for participants, /queue for moderators, /stories for readers, /export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from html import escape
+
+from telegram import InputFile, Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
+
+from bot import stories as st
+from bot.errors import NotAllowed, NotRegistered
+from bot.i18n import N_, Translator
+from bot.outbox import OutboxRow, OutgoingMessage
+from bot.roles import Permission
+from bot.services import Services
+from bot.stories import Reason, Step, Story
+from handlers import callbacks
+from handlers.awaiting import awaits_text
+from handlers.context import BashkeApp, BashkeContext
+from handlers.render import Button, keyboard, show
+
+REASON_LABELS: dict[Reason, str] = {
+    Reason.OFF_TOPIC: N_("Off-topic"),
+    Reason.HATEFUL: N_("Hateful"),
+    Reason.PERSONAL_DATA: N_("Contains personal data"),
+    Reason.SPAM: N_("Spam"),
+    Reason.OTHER: N_("Other reason"),
+}
+
+
+async def chapter_title(services: Services, tr: Translator, chapter_id: int | None) -> str:
+    chapters = dict(await services.stories.chapters(tr.language, services.config.default_language))
+    return chapters.get(chapter_id or 0, "")
+
+
+def story_html(tr: Translator, story: Story, chapter: str) -> str:
+    """A story exactly as it is published: every character the author wrote, escaped."""
+    byline = story.byline
+    signature = ("— " + escape(byline)) if byline else ("— " + tr.gettext("anonymous"))
+    return f"<b>{escape(chapter)}</b>\n\n{escape(story.text or '')}\n\n<i>{signature}</i>"
+
+
+async def story_command(update: Update, context: BashkeContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    if context.person is None:
+        raise NotRegistered()
+    story = await context.services.stories.start(user.id)
+    await ask_step(update, context, story)
+
+
+async def ask_step(update: Update, context: BashkeContext, story: Story) -> None:
+    tr = context.tr
+    services = context.services
+    if story.step is Step.CHAPTER:
+        chapters = await services.stories.chapters(tr.language, services.config.default_language)
+        rows: list[list[Button]] = [
+            [(title[:60], callbacks.encode("stch", chapter_id))] for chapter_id, title in chapters
+        ]
+        await show(
+            update,
+            tr.gettext(
+                "Your story helps write the network's manual. Which chapter is it about? "
+                "(/cancel to stop)"
+            ),
+            keyboard(rows),
+        )
+    elif story.step is Step.TEXT:
+        await show(
+            update,
+            tr.gettext(
+                "Tell your story in a message: what happened, and what helped or hurt. "
+                "Between {low} and {high} characters. Only text is taken, no photos or voice."
+            ).format(low=st.MIN_CHARACTERS, high=st.MAX_UNITS),
+        )
+    elif story.step is Step.ANONYMITY:
+        await show(
+            update,
+            tr.gettext("Should your story carry your first name, or be anonymous?"),
+            keyboard(
+                [
+                    [
+                        (tr.gettext("Anonymous"), callbacks.encode("stanon", 1)),
+                        (tr.gettext("With my first name"), callbacks.encode("stanon", 0)),
+                    ]
+                ]
+            ),
+        )
+    else:
+        chapter = await chapter_title(services, tr, story.chapter_id)
+        await show(
+            update,
+            tr.gettext("This is how it will be published, if a moderator approves it:")
+            + "\n\n"
+            + story_html(tr, story, chapter),
+            keyboard(
+                [
+                    [(tr.gettext("Send"), callbacks.encode("stsend"))],
+                    [
+                        (tr.gettext("Write it again"), callbacks.encode("stedit")),
+                        (tr.gettext("Cancel"), callbacks.encode("stdrop")),
+                    ],
+                ]
+            ),
+        )
+
+
+async def choose_chapter(update: Update, context: BashkeContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    chapter_id = callbacks.as_int(callbacks.args(update, 1)[0])
+    story = await context.services.stories.set_chapter(user.id, chapter_id)
+    await ask_step(update, context, story)
+
+
+@awaits_text
+async def story_text(update: Update, context: BashkeContext) -> bool:
+    """A message while a draft waits for its text is the story; a photo gets a clear answer."""
+    user = update.effective_user
+    message = update.message
+    if user is None or message is None or context.person is None:
+        return False
+    draft = await context.services.stories.draft(user.id)
+    if draft is None or draft.step is not Step.TEXT:
+        return False
+    if message.text is None:
+        await show(
+            update,
+            context.tr.gettext(
+                "Only text is taken for now: please send your story as a text message."
+            ),
+        )
+        return True
+    story = await context.services.stories.set_text(user.id, message.text)
+    await ask_step(update, context, story)
+    return True
+
+
+async def choose_anonymity(update: Update, context: BashkeContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    (value,) = callbacks.args(update, 1)
+    if value not in ("0", "1"):
+        raise NotAllowed()
+    story = await context.services.stories.set_anonymous(user.id, value == "1", user.first_name)
+    await ask_step(update, context, story)
+
+
+async def send_story(update: Update, context: BashkeContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    callbacks.args(update, 0)
+    await context.services.stories.submit(user.id)
+    await show(
+        update,
+        context.tr.gettext(
+            "Thank you! Your story is with the moderators. I will tell you when they have read it."
+        ),
+    )
+
+
+async def rewrite_story(update: Update, context: BashkeContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    callbacks.args(update, 0)
+    story = await context.services.stories.clear_text(user.id)
+    await ask_step(update, context, story)
+
+
+async def drop_story(update: Update, context: BashkeContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    callbacks.args(update, 0)
+    await context.services.stories.discard(user.id)
+    await show(update, context.tr.gettext("Stopped. Nothing was saved."))
+
+
+async def cancel_command(update: Update, context: BashkeContext) -> None:
+    """/cancel outside a conversation: drop an unfinished story, if there is one."""
+    user = update.effective_user
+    assert user is not None
+    dropped = await context.services.stories.discard(user.id)
+    tr = context.tr
+    await show(
+        update,
+        tr.gettext("Stopped. Nothing was saved.")
+        if dropped
+        else tr.gettext("There is nothing to cancel."),
+    )
+
+
+# Moderation -------------------------------------------------------------------------------
+
+
+async def queue_command(update: Update, context: BashkeContext) -> None:
+    await show_queue(update, context)
+
+
+async def show_queue(update: Update, context: BashkeContext, note: str = "") -> None:
+    user = update.effective_user
+    assert user is not None
+    services = context.services
+    tr = context.tr
+    story, waiting = await services.stories.queue(user.id)
+    prefix = note + "\n\n" if note else ""
+    if story is None:
+        await show(update, prefix + tr.gettext("The queue is empty. Thank you!"))
+        return
+    chapter = await chapter_title(services, tr, story.chapter_id)
+    header = tr.ngettext("{count} story waiting.", "{count} stories waiting.", waiting).format(
+        count=waiting
+    )
+    await show(
+        update,
+        prefix + header + "\n\n" + story_html(tr, story, chapter),
+        keyboard(
+            [
+                [(tr.gettext("Approve"), callbacks.encode("modok", story.id))],
+                [(tr.gettext("Reject…"), callbacks.encode("modask", story.id))],
+            ]
+        ),
+    )
+
+
+async def approve(update: Update, context: BashkeContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    story_id = callbacks.as_int(callbacks.args(update, 1)[0])
+    await context.services.stories.approve(user.id, story_id)
+    await show_queue(update, context, note=context.tr.gettext("Approved."))
+
+
+async def ask_reason(update: Update, context: BashkeContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    story_id = callbacks.as_int(callbacks.args(update, 1)[0])
+    await context.services.authz.require(user.id, Permission.MODERATE)
+    tr = context.tr
+    rows: list[list[Button]] = [
+        [(tr.gettext(label), callbacks.encode("modno", story_id, reason.value))]
+        for reason, label in REASON_LABELS.items()
+    ]
+    await show(update, tr.gettext("Why is it rejected? The author will be told."), keyboard(rows))
+
+
+async def reject(update: Update, context: BashkeContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    story_id, reason = callbacks.args(update, 2)
+    await context.services.stories.reject(user.id, callbacks.as_int(story_id), reason)
+    await show_queue(update, context, note=context.tr.gettext("Rejected."))
+
+
+# Reading ----------------------------------------------------------------------------------
+
+
+async def stories_command(update: Update, context: BashkeContext) -> None:
+    if context.person is None:
+        raise NotRegistered()
+    tr = context.tr
+    services = context.services
+    chapters = await services.stories.chapters(tr.language, services.config.default_language)
+    await show(
+        update,
+        tr.gettext("Stories shared by participants. Which chapter?"),
+        keyboard(
+            [
+                [(title[:60], callbacks.encode("stread", chapter_id, 0))]
+                for chapter_id, title in chapters
+            ]
+        ),
+    )
+
+
+async def read_story(update: Update, context: BashkeContext) -> None:
+    if context.person is None:
+        raise NotRegistered()
+    chapter_id, index = (callbacks.as_int(arg) for arg in callbacks.args(update, 2))
+    services = context.services
+    tr = context.tr
+    story, total = await services.stories.published(chapter_id, index)
+    chapter = await chapter_title(services, tr, chapter_id)
+    if story is None:
+        await show(
+            update,
+            tr.gettext("No stories in “{chapter}” yet. Be the first: /story").format(
+                chapter=escape(chapter)
+            ),
+        )
+        return
+    nav: list[Button] = []
+    if index > 0:
+        nav.append(("◀", callbacks.encode("stread", chapter_id, index - 1)))
+    nav.append((f"{index + 1}/{total}", callbacks.encode("stread", chapter_id, index)))
+    if index < total - 1:
+        nav.append(("▶", callbacks.encode("stread", chapter_id, index + 1)))
+    await show(update, story_html(tr, story, chapter), keyboard([nav]))
+
+
+async def export_command(update: Update, context: BashkeContext) -> None:
+    """The moderation log as CSV: who decided what and when, never the stories' text."""
+    user = update.effective_user
+    chat = update.effective_chat
+    assert user is not None and chat is not None
+    rows = await context.services.stories.moderation_log(user.id)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(
+        buffer, fieldnames=["at", "moderator_id", "story_id", "action", "reason"]
+    )
+    writer.writeheader()
+    writer.writerows(rows)
+    await chat.send_document(
+        InputFile(buffer.getvalue().encode(), filename="bashke-moderation-log.csv"),
+        caption=context.tr.gettext("The moderation log."),
+    )
+
+
+# Notices ----------------------------------------------------------------------------------
+
+
+def register_notices(services: Services) -> None:
+    stories = services.stories
+
+    async def submitted(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
+        story = await stories.get(int(row.params["story_id"]))
+        if story.status != "pending":
+            return None  # decided already by another moderator
+        return OutgoingMessage(tr.gettext("📝 A new story is waiting for review: /queue"))
+
+    async def decided(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
+        story = await stories.get(int(row.params["story_id"]))
+        chapter = await chapter_title(services, tr, story.chapter_id)
+        reason = ""
+        if story.status == "approved":
+            text = tr.gettext(
+                "🎉 Your story for “{chapter}” was approved. Thank you for "
+                "sharing it! Read it with the others: /stories"
+            )
+        else:
+            reason = tr.gettext(REASON_LABELS[story.reject_reason or Reason.OTHER])
+            text = tr.gettext(
+                "Your story for “{chapter}” was not approved. Reason: {reason}. "
+                "You are welcome to write another one: /story"
+            )
+        return OutgoingMessage(text.format(chapter=escape(chapter), reason=escape(reason)))
+
+    async def published(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
+        story = await stories.get(int(row.params["story_id"]))
+        if story.status != "approved":
+            return None
+        chapter = await chapter_title(services, tr, story.chapter_id)
+        return OutgoingMessage(story_html(tr, story, chapter))
+
+    async def draft_waiting(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
+        draft = await stories.draft(row.chat_id)
+        if draft is None or draft.updated_at != row.params.get("updated_at"):
+            return None
+        return OutgoingMessage(
+            tr.gettext(
+                "Your story is not sent yet: it is kept safe. Send /story to finish it, "
+                "or /cancel to drop it."
+            )
+        )
+
+    for kind, renderer in (
+        (st.SUBMITTED, submitted),
+        (st.DECIDED, decided),
+        (st.PUBLISHED, published),
+        (st.DRAFT_WAITING, draft_waiting),
+    ):
+        services.outbox.register(kind, renderer)
+
+
+def register(app: BashkeApp) -> None:
+    private = filters.ChatType.PRIVATE
+    for name, callback in (
+        ("story", story_command),
+        ("queue", queue_command),
+        ("stories", stories_command),
+        ("export", export_command),
+        ("cancel", cancel_command),
+    ):
+        app.add_handler(CommandHandler(name, callback, filters=private))
+    for action, callback in (
+        ("stch", choose_chapter),
+        ("stanon", choose_anonymity),
+        ("stsend", send_story),
+        ("stedit", rewrite_story),
+        ("stdrop", drop_story),
+        ("modok", approve),
+        ("modask", ask_reason),
+        ("modno", reject),
+        ("stread", read_story),
+    ):
+        app.add_handler(CallbackQueryHandler(callback, pattern=callbacks.pattern(action)))
