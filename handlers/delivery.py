@@ -122,9 +122,7 @@ def register_notices(services: Services) -> None:
         if event is None or event.cancelled:
             return None
         percent = int(row.params["percent"])
-        text = tr.gettext(
-            "📈 “{title}” is {percent}% full: {registered} of {capacity} seats taken."
-        )
+        text = tr.gettext("📈 “{title}”: {registered} of {capacity} seats taken ({percent}%).")
         return OutgoingMessage(
             text.format(
                 title=escape(event.title),

@@ -4,6 +4,7 @@ reminders → check-in → attendance, with a coordinator in Italian and partici
 from __future__ import annotations
 
 from datetime import timedelta
+from html import escape
 from pathlib import Path
 
 from bot.i18n import Catalogs
@@ -14,6 +15,7 @@ from tests.flows.harness import Person, running_bot
 CATALOGS = Catalogs()
 IT = CATALOGS.translator("it")
 SQ = CATALOGS.translator("sq")
+TITLE = "Cena <condivisa> & musica"
 
 
 def to(person: Person, text: str):  # type: ignore[no-untyped-def]
@@ -44,7 +46,7 @@ async def test_the_life_of_an_event(tmp_path: Path) -> None:
                 limit=120, length=3000
             )
         )
-        await giulia.send("Cena <condivisa> & musica")
+        await giulia.send(TITLE)
         await giulia.send("Porta un piatto di casa tua")
         await giulia.tap("Bari")
         await giulia.send("domani più o meno")
@@ -96,8 +98,12 @@ async def test_the_life_of_an_event(tmp_path: Path) -> None:
             )
         )
         # The coordinator was told at 50 % and at 100 %, in Italian, through the outbox.
-        await bot.double.wait_for(to(giulia, "50%"), timeout=10)
-        await bot.double.wait_for(to(giulia, "100%"), timeout=10)
+        fill = IT.gettext("📈 “{title}”: {registered} of {capacity} seats taken ({percent}%).")
+        for registered, percent in ((1, 50), (2, 100)):
+            expected = fill.format(
+                title=escape(TITLE), registered=registered, capacity=2, percent=percent
+            )
+            await bot.double.wait_for(to(giulia, expected), timeout=10)
 
         # Drita leaves; Arta is promoted and told, in Albanian.
         await drita.send("/myevents")
