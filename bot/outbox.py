@@ -38,6 +38,7 @@ class OutgoingMessage:
     buttons: Buttons = ()  # rows of (label, callback data)
     document: tuple[str, bytes] | None = None  # (file name, content)
     photo: bytes | None = None
+    photo_id: str | None = None  # a photo Telegram already has, sent again by its file id
 
 
 class DeliveryError(Exception):
@@ -129,6 +130,29 @@ class Outbox:
         )
         self.wake.set()
         return bool(added)
+
+    async def enqueue_many(
+        self,
+        tx: Transaction,
+        chat_ids: list[int],
+        kind: str,
+        params: dict[str, Any],
+        *,
+        not_before: datetime,
+        subject: str,
+    ) -> None:
+        """One message to many people (an announcement), each row keyed to be queued once."""
+        now = to_db_time(self.clock())
+        text = json.dumps(params, ensure_ascii=False)
+        await tx.executemany(
+            "INSERT OR IGNORE INTO outbox (chat_id, kind, params, subject, dedupe_key,"
+            " not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (chat_id, kind, text, subject, f"{subject}:{chat_id}", to_db_time(not_before), now)
+                for chat_id in chat_ids
+            ],
+        )
+        self.wake.set()
 
     async def cancel(
         self, tx: Transaction, subject: str, *, kind: str | None = None, chat_id: int | None = None
@@ -226,6 +250,7 @@ class Sender:
     _next_slot: float = 0.0
     _paused_until: float = 0.0
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _turn: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def run(self) -> None:
         """Deliver until cancelled; sleeps until woken by a new row or the next poll."""
@@ -264,9 +289,7 @@ class Sender:
                 continue
             while len(self._in_flight) >= self.max_in_flight:
                 await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
-            await self._pace()
             self._in_flight[row.id] = row.chat_id
-            self._last_to_chat[row.chat_id] = time.monotonic()
             task = asyncio.create_task(self._deliver(row, extra["language"]))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -274,7 +297,7 @@ class Sender:
         return deferred
 
     async def _pace(self) -> None:
-        # Evenly spaced starts never put more than rate_per_second calls in any one second.
+        # Evenly spaced calls never put more than rate_per_second of them in any one second.
         interval = 1.0 / self.rate_per_second
         while True:
             now = time.monotonic()
@@ -286,10 +309,16 @@ class Sender:
 
     async def _deliver(self, row: OutboxRow, language: str | None) -> None:
         try:
-            message = await self.outbox.render(row, language)
-            if message is None:
-                await self.outbox.mark(row.id, "cancelled")
-                return
+            # One row at a time renders and takes its turn, in the order the rows were taken;
+            # paced here, right before the call, a render held up by a busy database cannot
+            # bunch the calls up (nor slip one into a pause Telegram asked for).
+            async with self._turn:
+                message = await self.outbox.render(row, language)
+                if message is None:
+                    await self.outbox.mark(row.id, "cancelled")
+                    return
+                await self._pace()
+                self._last_to_chat[row.chat_id] = time.monotonic()
             await self.transport.deliver(row.chat_id, message)
             await self.outbox.mark(row.id, "sent")
         except RetryLater as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.broadcasts import BroadcastService
 from bot.clock import Clock
 from bot.config import Config
 from bot.db import Database
@@ -13,6 +14,7 @@ from bot.outbox import Outbox
 from bot.people import PeopleService
 from bot.roles import Authorizer
 from bot.staff import StaffService
+from bot.stats import StatsService
 from bot.stories import StoryService
 from bot.towns import TownService
 
@@ -29,6 +31,8 @@ class Services:
     outbox: Outbox
     events: EventService
     stories: StoryService
+    broadcasts: BroadcastService
+    stats: StatsService
     clock: Clock
 
     @classmethod
@@ -45,6 +49,8 @@ class Services:
             outbox=outbox,
             events=EventService(db, authz, outbox, clock),
             stories=StoryService(db, authz, outbox, clock, config.public_channel),
+            broadcasts=BroadcastService(db, authz, outbox, clock),
+            stats=StatsService(db, authz, clock),
             clock=clock,
             authz=authz,
             towns=towns,

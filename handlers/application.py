@@ -12,7 +12,17 @@ from telegram.ext import Application, ContextTypes, Defaults, TypeHandler
 from bot.config import Config
 from bot.db import Database
 from bot.services import Services
-from handlers import events, fallbacks, menus, newevent, onboarding, staff, stories
+from handlers import (
+    broadcasts,
+    events,
+    fallbacks,
+    menus,
+    newevent,
+    onboarding,
+    staff,
+    stats,
+    stories,
+)
 from handlers.context import BashkeApp, BashkeContext, load_reader
 from handlers.delivery import Delivery, register_notices
 from handlers.errors import on_error
@@ -45,11 +55,14 @@ def build_application(services: Services) -> BashkeApp:
     app.add_handler(TypeHandler(Update, load_reader), group=-1)
     register_notices(services)
     stories.register_notices(services)
+    broadcasts.register_notices(services)
     newevent.register(app)
+    broadcasts.register(app)
     onboarding.register(app)
     staff.register(app)
     events.register(app)
     stories.register(app)
+    stats.register(app)
     fallbacks.register(app)
     app.add_error_handler(on_error)
     return app

@@ -34,7 +34,11 @@ class TelegramTransport:
     async def deliver(self, chat_id: int, message: OutgoingMessage) -> None:
         markup = keyboard([list(row) for row in message.buttons]) if message.buttons else None
         try:
-            if message.photo is not None:
+            if message.photo_id is not None:
+                await self._bot.send_photo(
+                    chat_id, message.photo_id, caption=message.text, reply_markup=markup
+                )
+            elif message.photo is not None:
                 await self._bot.send_photo(
                     chat_id, InputFile(message.photo), caption=message.text, reply_markup=markup
                 )

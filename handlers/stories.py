@@ -1,16 +1,14 @@
-"""Stories: /story for participants, /queue for moderators, /stories for readers, /export."""
+"""Stories: /story for participants, /queue for moderators, /stories for readers."""
 
 from __future__ import annotations
 
-import csv
-import io
 from html import escape
 
-from telegram import InputFile, Update
+from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot import stories as st
-from bot.errors import NotAllowed, NotRegistered
+from bot.errors import InvalidInput, NotFound, NotRegistered
 from bot.i18n import N_, Translator
 from bot.outbox import OutboxRow, OutgoingMessage
 from bot.roles import Permission
@@ -143,7 +141,7 @@ async def choose_anonymity(update: Update, context: BashkeContext) -> None:
     assert user is not None
     (value,) = callbacks.args(update, 1)
     if value not in ("0", "1"):
-        raise NotAllowed()
+        raise InvalidInput()
     story = await context.services.stories.set_anonymous(user.id, value == "1", user.first_name)
     await ask_step(update, context, story)
 
@@ -280,8 +278,15 @@ async def read_story(update: Update, context: BashkeContext) -> None:
     chapter_id, index = (callbacks.as_int(arg) for arg in callbacks.args(update, 2))
     services = context.services
     tr = context.tr
+    chapters = dict(await services.stories.chapters(tr.language, services.config.default_language))
+    if chapter_id not in chapters:
+        raise NotFound(N_("That chapter does not exist (any more)."))
+    chapter = chapters[chapter_id]
     story, total = await services.stories.published(chapter_id, index)
-    chapter = await chapter_title(services, tr, chapter_id)
+    if story is None and total:
+        # A stale ▶ after a story was erased: show the last one rather than "no stories".
+        index = total - 1
+        story, total = await services.stories.published(chapter_id, index)
     if story is None:
         await show(
             update,
@@ -299,38 +304,29 @@ async def read_story(update: Update, context: BashkeContext) -> None:
     await show(update, story_html(tr, story, chapter), keyboard([nav]))
 
 
-async def export_command(update: Update, context: BashkeContext) -> None:
-    """The moderation log as CSV: who decided what and when, never the stories' text."""
-    user = update.effective_user
-    chat = update.effective_chat
-    assert user is not None and chat is not None
-    rows = await context.services.stories.moderation_log(user.id)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(
-        buffer, fieldnames=["at", "moderator_id", "story_id", "action", "reason"]
-    )
-    writer.writeheader()
-    writer.writerows(rows)
-    await chat.send_document(
-        InputFile(buffer.getvalue().encode(), filename="bashke-moderation-log.csv"),
-        caption=context.tr.gettext("The moderation log."),
-    )
-
-
 # Notices ----------------------------------------------------------------------------------
 
 
 def register_notices(services: Services) -> None:
     stories = services.stories
 
+    async def story_or_none(row: OutboxRow) -> Story | None:
+        # A story erased with its author (/deleteme) before its notice's turn: drop the notice.
+        try:
+            return await stories.get(int(row.params["story_id"]))
+        except NotFound:
+            return None
+
     async def submitted(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
-        story = await stories.get(int(row.params["story_id"]))
-        if story.status != "pending":
+        story = await story_or_none(row)
+        if story is None or story.status != "pending":
             return None  # decided already by another moderator
         return OutgoingMessage(tr.gettext("📝 A new story is waiting for review: /queue"))
 
     async def decided(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
-        story = await stories.get(int(row.params["story_id"]))
+        story = await story_or_none(row)
+        if story is None or story.status == "pending":
+            return None
         chapter = await chapter_title(services, tr, story.chapter_id)
         reason = ""
         if story.status == "approved":
@@ -347,8 +343,8 @@ def register_notices(services: Services) -> None:
         return OutgoingMessage(text.format(chapter=escape(chapter), reason=escape(reason)))
 
     async def published(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
-        story = await stories.get(int(row.params["story_id"]))
-        if story.status != "approved":
+        story = await story_or_none(row)
+        if story is None or story.status != "approved":
             return None
         chapter = await chapter_title(services, tr, story.chapter_id)
         return OutgoingMessage(story_html(tr, story, chapter))
@@ -379,7 +375,6 @@ def register(app: BashkeApp) -> None:
         ("story", story_command),
         ("queue", queue_command),
         ("stories", stories_command),
-        ("export", export_command),
         ("cancel", cancel_command),
     ):
         app.add_handler(CommandHandler(name, callback, filters=private))

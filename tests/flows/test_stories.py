@@ -103,7 +103,8 @@ async def test_a_story_from_submission_to_the_channel(tmp_path: Path) -> None:
         coordinator = bot.person("Cora", "en", telegram_id=700)
         await coordinator.onboard("en")
         await coordinator.send("/export")
-        csv_file = bot.double.calls_to("sendDocument")[-1].files["document"].data.decode()
+        files = bot.double.calls_to("sendMediaGroup")[-1].files.values()
+        csv_file = next(f for f in files if f.filename == "bashke-moderation-log.csv").data.decode()
         assert csv_file.splitlines()[0] == "at,moderator_id,story_id,action,reason"
         assert csv_file.count("\n") == 3 and "personal_data" in csv_file
         assert "555-1234" not in csv_file

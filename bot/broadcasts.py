@@ -1,0 +1,258 @@
+"""Announcements: a coordinator's message, in each person's language, to the right audience.
+
+Delivery is the outbox's: one row per recipient with subject "broadcast:<id>", so the pace,
+``retry_after``, blocked people and restarts are handled there, and the rows' statuses are the
+broadcast's progress.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from bot import audit
+from bot.clock import Clock
+from bot.db import Database, from_db_time, to_db_time
+from bot.errors import InvalidInput, NotAllowed, NotFound
+from bot.i18n import LANGUAGES, N_
+from bot.outbox import Outbox
+from bot.roles import Authorizer, Role, Roles
+
+KIND = "broadcast"
+# Telegram's limits: 4096 characters for a message, 1024 for a photo's caption.
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+
+
+class AudienceKind(StrEnum):
+    EVERYONE = "everyone"
+    TOWN = "town"
+    LANGUAGE = "language"
+    EVENT = "event"
+    ROLE = "role"
+
+
+@dataclass(frozen=True)
+class Audience:
+    kind: AudienceKind
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class BroadcastDraft:
+    text: str
+    audience: Audience
+    versions: dict[str, str] = field(default_factory=dict)
+    photo_file_id: str | None = None
+    send_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    id: int
+    created_by: int
+    text: str
+    versions: dict[str, str]
+    photo_file_id: str | None
+    audience: Audience
+    recipients: int
+    send_at: datetime
+    cancelled: bool
+
+    @property
+    def subject(self) -> str:
+        return f"broadcast:{self.id}"
+
+    def text_for(self, language: str | None) -> str:
+        return self.versions.get(language or "", self.text)
+
+
+def _broadcast(row: Any) -> Broadcast:
+    return Broadcast(
+        id=row["id"],
+        created_by=row["created_by"],
+        text=row["text"],
+        versions=json.loads(row["versions"]),
+        photo_file_id=row["photo_file_id"],
+        audience=Audience(AudienceKind(row["audience_kind"]), row["audience_value"]),
+        recipients=row["recipients"],
+        send_at=from_db_time(row["send_at"]),
+        cancelled=row["cancelled_at"] is not None,
+    )
+
+
+def check_text(text: str, photo: bool) -> str:
+    limit = MAX_CAPTION if photo else MAX_TEXT
+    body = text.strip()
+    if not body:
+        raise InvalidInput(N_("This cannot be empty. Please write it again."))
+    if len(body.encode("utf-16-le")) // 2 > limit:
+        raise InvalidInput(
+            N_("That is too long for Telegram: at most {limit} characters. Please shorten it."),
+            limit=limit,
+        )
+    return body
+
+
+class BroadcastService:
+    def __init__(self, db: Database, authz: Authorizer, outbox: Outbox, clock: Clock) -> None:
+        self._db = db
+        self._authz = authz
+        self._outbox = outbox
+        self._clock = clock
+
+    async def _coordinator(self, actor_id: int) -> Roles:
+        roles = await self._authz.roles_of(actor_id)
+        if not (roles.admin or roles.network_coordinator or roles.coordinator_towns):
+            raise NotAllowed()
+        return roles
+
+    async def recipients(self, actor_id: int, audience: Audience) -> list[int]:
+        """Who an audience reaches, within what the actor may reach; blocked people left out.
+
+        A town coordinator reaches the people of their towns only (and the people registered
+        for an event they manage); the whole network and the staff roles need the network.
+        """
+        roles = await self._coordinator(actor_id)
+        network = roles.admin or roles.network_coordinator
+        sql = "SELECT telegram_id FROM people WHERE blocked_at IS NULL"
+        params: list[Any] = []
+        kind, value = audience.kind, audience.value
+        if kind is AudienceKind.EVERYONE and not network:
+            raise NotAllowed()
+        if kind is AudienceKind.TOWN:
+            town_id = _int(value)
+            if not network and town_id not in roles.coordinator_towns:
+                raise NotAllowed()
+            sql += " AND town_id = ?"
+            params.append(town_id)
+        elif kind is AudienceKind.LANGUAGE:
+            if value not in LANGUAGES:
+                raise InvalidInput(N_("I do not know that language."))
+            sql += " AND language = ?"
+            params.append(value)
+        elif kind is AudienceKind.EVENT:
+            event_id = _int(value)
+            row = await self._db.fetchone(
+                "SELECT scope, town_id FROM events WHERE id = ?", (event_id,)
+            )
+            if row is None:
+                raise NotFound(N_("That event does not exist (any more)."))
+            if not network and (
+                row["scope"] != "local" or row["town_id"] not in roles.coordinator_towns
+            ):
+                raise NotAllowed()
+            sql += (
+                " AND telegram_id IN (SELECT telegram_id FROM registrations"
+                " WHERE event_id = ? AND status = 'registered')"
+            )
+            params.append(event_id)
+            network = True  # everyone on an event they manage, wherever they live
+        elif kind is AudienceKind.ROLE:
+            if not network:
+                raise NotAllowed()
+            if value not in (Role.MODERATOR, Role.COORDINATOR):
+                raise InvalidInput()
+            sql += " AND telegram_id IN (SELECT telegram_id FROM staff_roles WHERE role = ?)"
+            params.append(value)
+        if not network:
+            towns = sorted(roles.coordinator_towns)
+            sql += f" AND town_id IN ({', '.join('?' for _ in towns)})"
+            params.extend(towns)
+        rows = await self._db.fetchall(sql + " ORDER BY telegram_id", params)
+        return [row[0] for row in rows]
+
+    async def create(self, actor_id: int, draft: BroadcastDraft) -> Broadcast:
+        photo = draft.photo_file_id is not None
+        text = check_text(draft.text, photo)
+        versions = {}
+        for language, version in draft.versions.items():
+            if language not in LANGUAGES:
+                raise InvalidInput(N_("I do not know that language."))
+            versions[language] = check_text(version, photo)
+        now = self._clock()
+        send_at = draft.send_at or now
+        if send_at < now:
+            raise InvalidInput(N_("The start is in the past. Please give a future date and time."))
+        people = await self.recipients(actor_id, draft.audience)
+        if not people:
+            raise InvalidInput(N_("No one is in that audience yet. Nothing was sent."))
+        async with self._db.transaction() as tx:
+            broadcast_id = await tx.insert(
+                "INSERT INTO broadcasts (created_by, text, versions, photo_file_id,"
+                " audience_kind, audience_value, recipients, send_at, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    actor_id,
+                    text,
+                    json.dumps(versions, ensure_ascii=False),
+                    draft.photo_file_id,
+                    draft.audience.kind.value,
+                    draft.audience.value,
+                    len(people),
+                    to_db_time(send_at),
+                    to_db_time(now),
+                ),
+            )
+            await self._outbox.enqueue_many(
+                tx,
+                people,
+                KIND,
+                {"broadcast_id": broadcast_id},
+                not_before=send_at,
+                subject=f"broadcast:{broadcast_id}",
+            )
+            await audit.record(
+                tx,
+                actor_id,
+                "broadcast",
+                f"broadcast:{broadcast_id}",
+                f"{draft.audience.kind.value}:{draft.audience.value or ''}",
+            )
+        return await self.get(broadcast_id)
+
+    async def get(self, broadcast_id: int) -> Broadcast:
+        row = await self._db.fetchone("SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,))
+        if row is None:
+            raise NotFound(N_("That announcement does not exist."))
+        return _broadcast(row)
+
+    async def progress(
+        self, actor_id: int, limit: int = 5
+    ) -> list[tuple[Broadcast, dict[str, int]]]:
+        """The latest announcements the actor may see, with their delivery counts."""
+        roles = await self._coordinator(actor_id)
+        network = roles.admin or roles.network_coordinator
+        rows = await self._db.fetchall(
+            "SELECT * FROM broadcasts WHERE ? OR created_by = ? ORDER BY id DESC LIMIT ?",
+            (int(network), actor_id, limit),
+        )
+        result = []
+        for row in rows:
+            broadcast = _broadcast(row)
+            result.append((broadcast, await self._outbox.counts(broadcast.subject)))
+        return result
+
+    async def cancel(self, actor_id: int, broadcast_id: int) -> int:
+        """Stop what has not gone out yet; return how many messages were withdrawn."""
+        roles = await self._coordinator(actor_id)
+        broadcast = await self.get(broadcast_id)
+        if broadcast.created_by != actor_id and not (roles.admin or roles.network_coordinator):
+            raise NotAllowed()
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE broadcasts SET cancelled_at = ? WHERE id = ? AND cancelled_at IS NULL",
+                (to_db_time(self._clock()), broadcast_id),
+            )
+            withdrawn = await self._outbox.cancel(tx, broadcast.subject)
+            await audit.record(tx, actor_id, "cancel_broadcast", broadcast.subject)
+        return withdrawn
+
+
+def _int(value: str | None) -> int:
+    if value is None or not value.isdigit():
+        raise InvalidInput()
+    return int(value)
