@@ -35,3 +35,32 @@ def stacked_bars(
         return buffer.getvalue()
     finally:
         plt.close(figure)
+
+
+def grouped_bars(
+    title: str,
+    categories: list[str],
+    series: list[tuple[str, list[float | None]]],
+    unit: str = "%",
+) -> bytes:
+    """Bars side by side per category (a missing value is left out); returns a PNG."""
+    figure, axes = plt.subplots(figsize=(8, 4.5), dpi=100)
+    try:
+        width = 0.8 / max(1, len(series))
+        for index, (label, values) in enumerate(series):
+            xs = [i + index * width for i, v in enumerate(values) if v is not None]
+            ys = [v for v in values if v is not None]
+            axes.bar(xs, ys, width=width, label=label)
+        axes.set_xticks([i + width * (len(series) - 1) / 2 for i in range(len(categories))])
+        axes.set_xticklabels([c if len(c) <= 24 else c[:23] + "…" for c in categories], rotation=15)
+        axes.set_ylim(0, 100)
+        axes.axhline(50, color="grey", linewidth=0.8, linestyle="--")
+        axes.set_ylabel(unit)
+        axes.set_title(title)
+        axes.legend(loc="upper right", fontsize="small")
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+        return buffer.getvalue()
+    finally:
+        plt.close(figure)

@@ -11,7 +11,8 @@ PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 SHAPE = re.compile(r"^([a-z]{1,8})_([0-9]{1,12})(?:_([A-Za-z0-9-]{1,40}))?$")
 EVENT = "ev"  # opens an event card
 CHECK_IN = "ci"  # checks the person in at the venue; carries the event's check-in code
-KINDS = {EVENT, CHECK_IN}
+VOTE = "vote"  # opens a voting round
+KINDS = {EVENT, CHECK_IN, VOTE}
 
 
 @dataclass(frozen=True)

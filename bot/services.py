@@ -10,6 +10,7 @@ from bot.config import Config
 from bot.db import Database
 from bot.events import EventService
 from bot.i18n import Catalogs
+from bot.manual import ManualService
 from bot.outbox import Outbox
 from bot.people import PeopleService
 from bot.roles import Authorizer
@@ -17,6 +18,7 @@ from bot.staff import StaffService
 from bot.stats import StatsService
 from bot.stories import StoryService
 from bot.towns import TownService
+from bot.votes import VoteService, load_ballot_key
 
 
 @dataclass
@@ -33,6 +35,8 @@ class Services:
     stories: StoryService
     broadcasts: BroadcastService
     stats: StatsService
+    votes: VoteService
+    manual: ManualService
     clock: Clock
 
     @classmethod
@@ -42,6 +46,7 @@ class Services:
         catalogs = catalogs or Catalogs()
         clock = Clock()
         outbox = Outbox(db, catalogs, config.default_language, clock)
+        votes = VoteService(db, authz, outbox, clock, load_ballot_key(config.database))
         return cls(
             config=config,
             db=db,
@@ -51,12 +56,19 @@ class Services:
             stories=StoryService(db, authz, outbox, clock, config.public_channel),
             broadcasts=BroadcastService(db, authz, outbox, clock),
             stats=StatsService(db, authz, clock),
+            votes=votes,
+            manual=ManualService(db, votes, config.default_language),
             clock=clock,
             authz=authz,
             towns=towns,
             people=PeopleService(db, towns),
             staff=StaffService(db, authz, towns),
         )
+
+    async def erase_person(self, telegram_id: int) -> bool:
+        """/deleteme: ballots become unlinkable counts first, then the profile goes."""
+        await self.votes.forget_voter(telegram_id)
+        return await self.people.erase(telegram_id)
 
     async def start(self) -> None:
         """Bring the database to this code's schema and add the configured towns and chapters."""

@@ -22,6 +22,7 @@ from handlers import (
     staff,
     stats,
     stories,
+    votes,
 )
 from handlers.context import BashkeApp, BashkeContext, load_reader
 from handlers.delivery import Delivery, register_notices
@@ -56,6 +57,7 @@ def build_application(services: Services) -> BashkeApp:
     register_notices(services)
     stories.register_notices(services)
     broadcasts.register_notices(services)
+    votes.register_notices(services)
     newevent.register(app)
     broadcasts.register(app)
     onboarding.register(app)
@@ -63,6 +65,7 @@ def build_application(services: Services) -> BashkeApp:
     events.register(app)
     stories.register(app)
     stats.register(app)
+    votes.register(app)
     fallbacks.register(app)
     app.add_error_handler(on_error)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from html import escape
 
 from telegram import Bot, InputFile
@@ -23,6 +24,8 @@ from bot.outbox import (
 )
 from bot.services import Services
 from handlers.render import keyboard
+
+log = logging.getLogger(__name__)
 
 
 class TelegramTransport:
@@ -153,14 +156,35 @@ class Delivery:
         self.sender = Sender(
             services.outbox, TelegramTransport(bot), rate_per_second=services.config.outbox_rate
         )
-        self._task: asyncio.Task[None] | None = None
+        self._services = services
+        self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self.sender.run(), name="outbox-sender")
+        self._tasks = [
+            asyncio.create_task(self.sender.run(), name="outbox-sender"),
+            asyncio.create_task(self._due_work(), name="due-work"),
+        ]
+
+    async def _due_work(self) -> None:
+        """Every second: close the votes whose time is up and remind non-voters before that.
+
+        What they queue goes out through the outbox; the rows, not this loop, are the truth,
+        so a restart simply finds the same due rounds again.
+        """
+        while True:
+            try:
+                if (
+                    await self._services.votes.close_due()
+                    or await self._services.votes.remind_due()
+                ):
+                    self._services.outbox.wake.set()
+            except Exception:
+                log.exception("the due-work pass failed; trying again")
+            await asyncio.sleep(1.0)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            await self.sender.drain()
+                await task
+        await self.sender.drain()

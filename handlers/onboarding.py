@@ -287,7 +287,7 @@ async def confirm_erase(update: Update, context: BashkeContext) -> None:
     if answer != "yes":
         await show(update, tr.gettext("Nothing was erased."))
         return
-    await context.services.people.erase(user.id)
+    await context.services.erase_person(user.id)
     await menus.refresh_menu(context.bot, context.services, user.id)
     await show(
         update,

@@ -1,0 +1,427 @@
+"""Voting rounds on the manual's proposals, with secret ballots and results across groups.
+
+Secrecy: a ballot holds no Telegram id, only an HMAC of (round, person) under a key kept outside
+the database. The voter's own view recomputes their key; counts are the only thing any other
+query returns. Groups smaller than ``SMALL_GROUP`` voters are not split out of a result, since a
+split of two or three people could reveal how someone voted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+
+from bot import audit
+from bot.clock import Clock
+from bot.db import Database, Transaction, from_db_time, to_db_time
+from bot.errors import InvalidInput, NotAllowed, NotFound, NotRegistered, UserFacingError
+from bot.i18n import N_
+from bot.outbox import Outbox
+from bot.roles import Authorizer, Permission
+
+SMALL_GROUP = 5
+GROUPS = ("resident", "newcomer", "unsaid")
+REMINDER = "round_reminder"
+RESULTS = "round_results"
+MAX_PROPOSALS = 20
+MAX_TITLE = 120
+MAX_TEXT = 1500
+# Non-voters are reminded a day before the close, or halfway through a shorter round.
+REMIND_BEFORE = timedelta(hours=24)
+
+
+class Choice(StrEnum):
+    SUPPORT = "support"
+    OPPOSE = "oppose"
+    ABSTAIN = "abstain"
+
+
+class RoundClosed(UserFacingError):
+    default_message = N_("This vote is closed; your choice was not recorded. See /results.")
+
+
+class ResultsHidden(UserFacingError):
+    default_message = N_("The results stay hidden until the vote closes.")
+
+
+@dataclass(frozen=True)
+class Proposal:
+    id: int
+    chapter_id: int
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Round:
+    id: int
+    title: str
+    opens_at: datetime
+    closes_at: datetime
+    results_visible: bool
+    closed: bool
+    proposals: tuple[Proposal, ...]
+
+    def is_open(self, now: datetime) -> bool:
+        return not self.closed and self.opens_at <= now < self.closes_at
+
+
+@dataclass
+class Tally:
+    support: int = 0
+    oppose: int = 0
+    abstain: int = 0
+
+    @property
+    def votes(self) -> int:
+        return self.support + self.oppose + self.abstain
+
+    @property
+    def share(self) -> float | None:
+        """Support among those who took a side; abstentions count as votes, not as sides."""
+        sides = self.support + self.oppose
+        return None if sides == 0 else self.support / sides
+
+    @property
+    def supports(self) -> bool:
+        return self.share is not None and self.share > 0.5
+
+
+@dataclass
+class ProposalResult:
+    proposal: Proposal
+    overall: Tally
+    # None where the group is too small to be shown without revealing votes.
+    groups: dict[str, Tally | None] = field(default_factory=dict)
+
+    @property
+    def supported_by_both(self) -> bool:
+        """The headline: supported by residents and by newcomers, each large enough to count."""
+        residents, newcomers = self.groups.get("resident"), self.groups.get("newcomer")
+        return bool(residents and newcomers and residents.supports and newcomers.supports)
+
+
+def load_ballot_key(database: Path, environ: dict[str, str] | None = None) -> bytes:
+    """The HMAC key: ``BASHKE_BALLOT_KEY``, or a file beside the database made on first start."""
+    env = os.environ if environ is None else environ
+    if env.get("BASHKE_BALLOT_KEY"):
+        return env["BASHKE_BALLOT_KEY"].encode()
+    path = database.with_name(database.name + ".ballot-key")
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
+
+
+class VoteService:
+    def __init__(
+        self, db: Database, authz: Authorizer, outbox: Outbox, clock: Clock, key: bytes
+    ) -> None:
+        self._db = db
+        self._authz = authz
+        self._outbox = outbox
+        self._clock = clock
+        self._key = key
+
+    def _voter(self, round_id: int, telegram_id: int) -> str:
+        return hmac.new(self._key, f"{round_id}:{telegram_id}".encode(), hashlib.sha256).hexdigest()
+
+    # Proposals ------------------------------------------------------------------------------
+
+    async def add_proposal(self, actor_id: int, chapter_id: int, title: str, text: str) -> int:
+        """A coordinator's proposal goes straight into the manual's list (no moderation)."""
+        roles = await self._authz.roles_of(actor_id)
+        if not (roles.admin or roles.network_coordinator or roles.coordinator_towns):
+            raise NotAllowed()
+        title, text = check_proposal(title, text)
+        if not await self._db.fetchval("SELECT 1 FROM chapters WHERE id = ?", (chapter_id,)):
+            raise NotFound(N_("That chapter does not exist (any more)."))
+        now = to_db_time(self._clock())
+        async with self._db.transaction() as tx:
+            proposal_id = await tx.insert(
+                "INSERT INTO stories (author_id, chapter_id, kind, title, text, anonymous,"
+                " status, created_at, updated_at, submitted_at, decided_at, decided_by)"
+                " VALUES (NULL, ?, 'proposal', ?, ?, 1, 'approved', ?, ?, ?, ?, ?)",
+                (chapter_id, title, text, now, now, now, now, actor_id),
+            )
+            await audit.record(tx, actor_id, "add_proposal", f"proposal:{proposal_id}")
+        return proposal_id
+
+    async def proposals(self, not_in_open_round: bool = False) -> list[Proposal]:
+        rows = await self._db.fetchall(
+            "SELECT s.id, s.chapter_id, s.title, s.text FROM stories s"
+            " JOIN chapters c ON c.id = s.chapter_id"
+            " WHERE s.kind = 'proposal' AND s.status = 'approved'"
+            + (
+                " AND NOT EXISTS (SELECT 1 FROM round_proposals rp JOIN rounds r"
+                " ON r.id = rp.round_id WHERE rp.proposal_id = s.id AND r.status = 'open')"
+                if not_in_open_round
+                else ""
+            )
+            + " ORDER BY c.position, s.id"
+        )
+        return [Proposal(r["id"], r["chapter_id"], r["title"] or "", r["text"] or "") for r in rows]
+
+    # Rounds ---------------------------------------------------------------------------------
+
+    async def open_round(
+        self,
+        actor_id: int,
+        title: str,
+        proposal_ids: list[int],
+        closes_at: datetime,
+        results_visible: bool = False,
+    ) -> Round:
+        # The manual is the network's: rounds are opened by network coordinators (and admins).
+        await self._authz.require(actor_id, Permission.COORDINATE, None)
+        title = " ".join(title.split())
+        if not title or len(title) > MAX_TITLE:
+            raise InvalidInput(N_("The title must be 1 to {limit} characters."), limit=MAX_TITLE)
+        now = self._clock()
+        if closes_at <= now:
+            raise InvalidInput(N_("The closing time must be in the future."))
+        unique = list(dict.fromkeys(proposal_ids))
+        if not 1 <= len(unique) <= MAX_PROPOSALS:
+            raise InvalidInput(N_("Choose from 1 to {limit} proposals."), limit=MAX_PROPOSALS)
+        available = {p.id for p in await self.proposals()}
+        if any(p not in available for p in unique):
+            raise NotFound(N_("That proposal does not exist (any more)."))
+        async with self._db.transaction() as tx:
+            round_id = await tx.insert(
+                "INSERT INTO rounds (title, opens_at, closes_at, results_visible, created_by,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    title,
+                    to_db_time(now),
+                    to_db_time(closes_at),
+                    int(results_visible),
+                    actor_id,
+                    to_db_time(now),
+                ),
+            )
+            await tx.executemany(
+                "INSERT INTO round_proposals (round_id, proposal_id, position) VALUES (?, ?, ?)",
+                [(round_id, p, i) for i, p in enumerate(unique)],
+            )
+            await audit.record(tx, actor_id, "open_round", f"round:{round_id}")
+        return await self.get_round(round_id)
+
+    async def get_round(self, round_id: int) -> Round:
+        row = await self._db.fetchone("SELECT * FROM rounds WHERE id = ?", (round_id,))
+        if row is None:
+            raise NotFound(N_("That vote does not exist."))
+        proposals = await self._db.fetchall(
+            "SELECT s.id, s.chapter_id, s.title, s.text FROM round_proposals rp"
+            " JOIN stories s ON s.id = rp.proposal_id WHERE rp.round_id = ? ORDER BY rp.position",
+            (round_id,),
+        )
+        return Round(
+            id=row["id"],
+            title=row["title"],
+            opens_at=from_db_time(row["opens_at"]),
+            closes_at=from_db_time(row["closes_at"]),
+            results_visible=bool(row["results_visible"]),
+            closed=row["status"] == "closed",
+            proposals=tuple(
+                Proposal(p["id"], p["chapter_id"], p["title"] or "", p["text"] or "")
+                for p in proposals
+            ),
+        )
+
+    async def rounds(self, closed: bool) -> list[Round]:
+        rows = await self._db.fetchall(
+            "SELECT id FROM rounds WHERE status = ? ORDER BY closes_at DESC LIMIT 10",
+            ("closed" if closed else "open",),
+        )
+        return [await self.get_round(row[0]) for row in rows]
+
+    # Ballots --------------------------------------------------------------------------------
+
+    async def vote(self, telegram_id: int, round_id: int, proposal_id: int, choice: str) -> None:
+        """One vote per person and proposal; a new tap changes it until the round closes."""
+        try:
+            chosen = Choice(choice)
+        except ValueError:
+            raise InvalidInput() from None
+        async with self._db.transaction() as tx:
+            person = await tx.fetchone(
+                "SELECT self_description FROM people WHERE telegram_id = ?", (telegram_id,)
+            )
+            if person is None:
+                raise NotRegistered()
+            row = await tx.fetchone("SELECT * FROM rounds WHERE id = ?", (round_id,))
+            if row is None:
+                raise NotFound(N_("That vote does not exist."))
+            now = self._clock()
+            if row["status"] != "open" or not (
+                from_db_time(row["opens_at"]) <= now < from_db_time(row["closes_at"])
+            ):
+                raise RoundClosed()
+            if not await tx.fetchval(
+                "SELECT 1 FROM round_proposals WHERE round_id = ? AND proposal_id = ?",
+                (round_id, proposal_id),
+            ):
+                raise InvalidInput(N_("That proposal is not part of this vote."))
+            await tx.execute(
+                "INSERT INTO ballots (round_id, proposal_id, voter_key, voter_group, choice)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (round_id, proposal_id, voter_key)"
+                " DO UPDATE SET choice = excluded.choice, voter_group = excluded.voter_group",
+                (
+                    round_id,
+                    proposal_id,
+                    self._voter(round_id, telegram_id),
+                    person["self_description"] or "unsaid",
+                    chosen.value,
+                ),
+            )
+
+    async def my_choices(self, telegram_id: int, round_id: int) -> dict[int, Choice]:
+        """The voter's own choices: the only view that links a person to a ballot."""
+        rows = await self._db.fetchall(
+            "SELECT proposal_id, choice FROM ballots WHERE round_id = ? AND voter_key = ?",
+            (round_id, self._voter(round_id, telegram_id)),
+        )
+        return {row[0]: Choice(row[1]) for row in rows}
+
+    async def has_voted(self, round_id: int, telegram_id: int) -> bool:
+        return bool(
+            await self._db.fetchval(
+                "SELECT 1 FROM ballots WHERE round_id = ? AND voter_key = ? LIMIT 1",
+                (round_id, self._voter(round_id, telegram_id)),
+            )
+        )
+
+    async def forget_voter(self, telegram_id: int) -> None:
+        """On erasure: the person's ballots stay as anonymous counts, unlinkable even to them."""
+        rounds = [row[0] for row in await self._db.fetchall("SELECT id FROM rounds")]
+        async with self._db.transaction() as tx:
+            for round_id in rounds:
+                await tx.execute(
+                    "UPDATE ballots SET voter_key = NULL WHERE round_id = ? AND voter_key = ?",
+                    (round_id, self._voter(round_id, telegram_id)),
+                )
+
+    # Results --------------------------------------------------------------------------------
+
+    async def results(self, round_id: int) -> list[ProposalResult]:
+        voting_round = await self.get_round(round_id)
+        if not voting_round.closed and not voting_round.results_visible:
+            raise ResultsHidden()
+        return await self._count(voting_round)
+
+    async def _count(self, voting_round: Round) -> list[ProposalResult]:
+        rows = await self._db.fetchall(
+            "SELECT proposal_id, voter_group, choice, COUNT(*) AS n FROM ballots"
+            " WHERE round_id = ? GROUP BY proposal_id, voter_group, choice",
+            (voting_round.id,),
+        )
+        groups: dict[int, dict[str, Tally]] = {}
+        for row in rows:
+            tally = groups.setdefault(row[0], {}).setdefault(row[1], Tally())
+            setattr(tally, row[2], row[3])
+        results = []
+        for proposal in voting_round.proposals:
+            by_group = groups.get(proposal.id, {})
+            overall = Tally(
+                *(
+                    sum(getattr(t, c) for t in by_group.values())
+                    for c in ("support", "oppose", "abstain")
+                )
+            )
+            shown: dict[str, Tally | None] = {
+                g: (by_group[g] if g in by_group and by_group[g].votes >= SMALL_GROUP else None)
+                for g in GROUPS
+            }
+            results.append(ProposalResult(proposal, overall, shown))
+        results.sort(key=lambda r: (-(r.overall.share or 0), -r.overall.votes))
+        return results
+
+    # What is due ----------------------------------------------------------------------------
+
+    async def close_due(self) -> list[int]:
+        """Close the rounds whose time is up, and tell everyone who took part."""
+        now = self._clock()
+        due = await self._db.fetchall(
+            "SELECT id FROM rounds WHERE status = 'open' AND closes_at <= ?", (to_db_time(now),)
+        )
+        closed = []
+        for (round_id,) in due:
+            voters = await self._participants(round_id, voted=True)
+            async with self._db.transaction() as tx:
+                changed = await tx.execute(
+                    "UPDATE rounds SET status = 'closed', closed_at = ? WHERE id = ?"
+                    " AND status = 'open'",
+                    (to_db_time(now), round_id),
+                )
+                if not changed:
+                    continue
+                await self._tell(tx, voters, RESULTS, round_id)
+            closed.append(round_id)
+        return closed
+
+    async def remind_due(self) -> list[int]:
+        """One reminder per round to those who have not voted, before it closes."""
+        now = self._clock()
+        rows = await self._db.fetchall(
+            "SELECT id, opens_at, closes_at FROM rounds WHERE status = 'open' AND reminded = 0"
+        )
+        reminded = []
+        for row in rows:
+            opens, closes = from_db_time(row["opens_at"]), from_db_time(row["closes_at"])
+            remind_at = closes - min(REMIND_BEFORE, (closes - opens) / 2)
+            if now < remind_at or now >= closes:
+                continue
+            missing = await self._participants(row["id"], voted=False)
+            async with self._db.transaction() as tx:
+                if not await tx.execute(
+                    "UPDATE rounds SET reminded = 1 WHERE id = ? AND reminded = 0", (row["id"],)
+                ):
+                    continue
+                await self._tell(tx, missing, REMINDER, row["id"])
+            reminded.append(row["id"])
+        return reminded
+
+    async def _participants(self, round_id: int, voted: bool) -> list[int]:
+        people = [
+            row[0]
+            for row in await self._db.fetchall(
+                "SELECT telegram_id FROM people WHERE blocked_at IS NULL"
+            )
+        ]
+        keys = {
+            row[0]
+            for row in await self._db.fetchall(
+                "SELECT DISTINCT voter_key FROM ballots WHERE round_id = ?", (round_id,)
+            )
+        }
+        return [p for p in people if (self._voter(round_id, p) in keys) == voted]
+
+    async def _tell(self, tx: Transaction, people: list[int], kind: str, round_id: int) -> None:
+        await self._outbox.enqueue_many(
+            tx,
+            people,
+            kind,
+            {"round_id": round_id},
+            not_before=self._clock(),
+            subject=f"{kind}:{round_id}",
+        )
+
+
+def check_proposal(title: str, text: str) -> tuple[str, str]:
+    title = " ".join(title.split())
+    text = text.strip()
+    if not title or len(title) > MAX_TITLE:
+        raise InvalidInput(N_("The title must be 1 to {limit} characters."), limit=MAX_TITLE)
+    if not text or len(text) > MAX_TEXT:
+        raise InvalidInput(
+            N_("The proposal's text must be 1 to {limit} characters."), limit=MAX_TEXT
+        )
+    return title, text

@@ -1,0 +1,350 @@
+"""The manual's votes: /vote for participants, /results, /manual, and /newround and
+/addproposal for coordinators. Notices (reminders, results) go through the outbox."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from html import escape
+
+from telegram import InputFile, Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
+
+from bot import charts, deeplinks
+from bot import manual as manual_document
+from bot import votes as vt
+from bot.deeplinks import DeepLink
+from bot.errors import InvalidInput, NotAllowed, NotRegistered
+from bot.i18n import N_, Translator
+from bot.outbox import OutboxRow, OutgoingMessage
+from bot.roles import Permission
+from bot.services import Services
+from bot.votes import Choice, ProposalResult, Round
+from handlers import callbacks
+from handlers.context import BashkeApp, BashkeContext
+from handlers.links import opens
+from handlers.render import Button, keyboard, show
+
+CHOICE_LABELS = {
+    Choice.SUPPORT: N_("👍 Support"),
+    Choice.OPPOSE: N_("👎 Oppose"),
+    Choice.ABSTAIN: N_("🤷 Abstain"),
+}
+GROUP_LABELS = {
+    "resident": N_("Residents"),
+    "newcomer": N_("Newcomers or migrants"),
+    "unsaid": N_("Not said"),
+}
+
+
+async def vote_command(update: Update, context: BashkeContext) -> None:
+    if context.person is None:
+        raise NotRegistered()
+    tr = context.tr
+    rounds = await context.services.votes.rounds(closed=False)
+    if not rounds:
+        await show(update, tr.gettext("There is no open vote right now. See /results."))
+        return
+    await show(
+        update,
+        tr.gettext("Open votes:"),
+        keyboard([[(r.title[:60], callbacks.encode("rd", r.id, 0))] for r in rounds]),
+    )
+
+
+async def show_round(
+    update: Update, context: BashkeContext, round_id: int, index: int, note: str = ""
+) -> None:
+    user = update.effective_user
+    assert user is not None
+    if context.person is None:
+        raise NotRegistered()
+    services = context.services
+    tr = context.tr
+    voting_round = await services.votes.get_round(round_id)
+    if not voting_round.proposals:
+        raise InvalidInput()
+    index = min(max(index, 0), len(voting_round.proposals) - 1)
+    proposal = voting_round.proposals[index]
+    mine = await services.votes.my_choices(user.id, round_id)
+    closes = tr.moment(voting_round.closes_at, services.config.timezone, "short")
+    lines = [
+        f"<b>{escape(voting_round.title)}</b>",
+        tr.gettext("Proposal {number} of {total} · closes {moment}").format(
+            number=index + 1, total=len(voting_round.proposals), moment=closes
+        ),
+        "",
+        f"<b>{escape(proposal.title)}</b>",
+        escape(proposal.text),
+        "",
+    ]
+    choice = mine.get(proposal.id)
+    lines.append(
+        tr.gettext("Your choice: {choice}").format(choice=tr.gettext(CHOICE_LABELS[choice]))
+        if choice
+        else tr.gettext("You have not voted on this one yet.")
+    )
+    rows: list[list[Button]] = []
+    if voting_round.is_open(services.clock()):
+        rows.append(
+            [
+                (
+                    ("✓ " if choice is c else "") + tr.gettext(label),
+                    callbacks.encode("vt", round_id, proposal.id, c.value),
+                )
+                for c, label in CHOICE_LABELS.items()
+            ]
+        )
+    else:
+        lines.append(tr.gettext("This vote is closed. See /results."))
+    nav: list[Button] = []
+    if index > 0:
+        nav.append(("◀", callbacks.encode("rd", round_id, index - 1)))
+    if index < len(voting_round.proposals) - 1:
+        nav.append(("▶", callbacks.encode("rd", round_id, index + 1)))
+    if nav:
+        rows.append(nav)
+    await show(update, (note + "\n\n" if note else "") + "\n".join(lines), keyboard(rows))
+
+
+async def open_round_card(update: Update, context: BashkeContext) -> None:
+    round_id, index = (callbacks.as_int(a) for a in callbacks.args(update, 2))
+    await show_round(update, context, round_id, index)
+
+
+async def cast(update: Update, context: BashkeContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    round_id, proposal_id, choice = callbacks.args(update, 3)
+    services = context.services
+    await services.votes.vote(
+        user.id, callbacks.as_int(round_id), callbacks.as_int(proposal_id), choice
+    )
+    voting_round = await services.votes.get_round(int(round_id))
+    index = next(i for i, p in enumerate(voting_round.proposals) if p.id == int(proposal_id))
+    # On to the next proposal, so a person votes through the round tap after tap.
+    following = min(index + 1, len(voting_round.proposals) - 1)
+    await show_round(
+        update,
+        context,
+        voting_round.id,
+        following,
+        note=context.tr.gettext("Your vote is saved. You can change it until the vote closes."),
+    )
+
+
+@opens(deeplinks.VOTE)
+async def open_vote_link(update: Update, context: BashkeContext, link: DeepLink) -> None:
+    await show_round(update, context, link.target_id, 0)
+
+
+# Results ------------------------------------------------------------------------------------
+
+
+def results_text(tr: Translator, voting_round: Round, results: list[ProposalResult]) -> str:
+    lines = [f"<b>{escape(voting_round.title)}</b>"]
+    both = [r for r in results if r.supported_by_both]
+    if both:
+        lines.append("\n⭐ " + tr.gettext("Supported by both residents and migrants:"))
+        lines += [f"• {escape(r.proposal.title)}" for r in both]
+    for result in results:
+        share = result.overall.share
+        lines.append("")
+        lines.append(f"<b>{escape(result.proposal.title)}</b>")
+        lines.append(
+            tr.gettext(
+                "{support} support, {oppose} oppose, {abstain} abstain — {share} support"
+            ).format(
+                support=result.overall.support,
+                oppose=result.overall.oppose,
+                abstain=result.overall.abstain,
+                share="—" if share is None else f"{round(share * 100)}%",
+            )
+        )
+        for group, tally in result.groups.items():
+            label = tr.gettext(GROUP_LABELS[group])
+            if tally is None:
+                lines.append(f"  {label}: " + tr.gettext("too few voters to show"))
+            else:
+                group_share = "—" if tally.share is None else f"{round(tally.share * 100)}%"
+                lines.append(f"  {label}: {group_share} ({tally.votes})")
+    lines.append(
+        "\n"
+        + tr.gettext(
+            "Groups with fewer than {count} voters are not shown separately, so that no one's vote "
+            "can be guessed."
+        ).format(count=5)
+    )
+    return "\n".join(lines)
+
+
+def results_chart(tr: Translator, voting_round: Round, results: list[ProposalResult]) -> bytes:
+    def share(tally: object) -> float | None:
+        value = getattr(tally, "share", None)
+        return None if value is None else value * 100
+
+    return charts.grouped_bars(
+        voting_round.title,
+        [r.proposal.title for r in results],
+        [
+            (tr.gettext("Everyone"), [share(r.overall) for r in results]),
+            (tr.gettext(GROUP_LABELS["resident"]), [share(r.groups["resident"]) for r in results]),
+            (tr.gettext(GROUP_LABELS["newcomer"]), [share(r.groups["newcomer"]) for r in results]),
+        ],
+        unit=tr.gettext("% support"),
+    )
+
+
+async def results_command(update: Update, context: BashkeContext) -> None:
+    if context.person is None:
+        raise NotRegistered()
+    tr = context.tr
+    rounds = await context.services.votes.rounds(closed=True)
+    if not rounds:
+        await show(update, tr.gettext("No vote has closed yet."))
+        return
+    await show(
+        update,
+        tr.gettext("Closed votes:"),
+        keyboard([[(r.title[:60], callbacks.encode("res", r.id))] for r in rounds]),
+    )
+
+
+async def show_results(update: Update, context: BashkeContext) -> None:
+    chat = update.effective_chat
+    assert chat is not None
+    round_id = callbacks.as_int(callbacks.args(update, 1)[0])
+    services = context.services
+    tr = context.tr
+    voting_round = await services.votes.get_round(round_id)
+    results = await services.votes.results(round_id)
+    await show(update, results_text(tr, voting_round, results))
+    await chat.send_photo(
+        InputFile(results_chart(tr, voting_round, results), filename=f"results-{round_id}.png"),
+        caption=escape(voting_round.title[:200]),
+    )
+
+
+# The manual document --------------------------------------------------------------------------
+
+
+async def manual_command(update: Update, context: BashkeContext) -> None:
+    chat = update.effective_chat
+    assert chat is not None
+    if context.person is None:
+        raise NotRegistered()
+    tr = context.tr
+    chapters = await context.services.manual.chapters(tr.language)
+    name = f"bashke-manual-{tr.language}"
+    await chat.send_document(
+        InputFile(manual_document.markdown(tr, chapters).encode(), filename=f"{name}.md")
+    )
+    await chat.send_document(
+        InputFile(manual_document.html(tr, chapters).encode(), filename=f"{name}.html"),
+        caption=tr.gettext("The current draft of the manual, as Markdown and as a web page."),
+    )
+
+
+# Coordinators ---------------------------------------------------------------------------------
+
+
+async def addproposal_command(update: Update, context: BashkeContext) -> None:
+    """/addproposal CHAPTER_NUMBER Title | Text — one message, for coordinators."""
+    user = update.effective_user
+    assert user is not None
+    services = context.services
+    roles = await context.roles(user.id)
+    if not (roles.admin or roles.network_coordinator or roles.coordinator_towns):
+        raise NotAllowed()
+    text = (update.message.text or "") if update.message else ""
+    body = text.partition(" ")[2]
+    number, _, rest = body.strip().partition(" ")
+    title, bar, proposal = rest.partition("|")
+    chapters = await services.stories.chapters(
+        context.tr.language, services.config.default_language
+    )
+    if not number.isdigit() or not bar or not 1 <= int(number) <= len(chapters):
+        raise InvalidInput(
+            N_(
+                "Usage: /addproposal CHAPTER_NUMBER Title | Text of the proposal. Chapters: "
+                "{chapters}"
+            ),
+            chapters="; ".join(f"{i}. {escape(t)}" for i, (_, t) in enumerate(chapters, 1)),
+        )
+    await services.votes.add_proposal(user.id, chapters[int(number) - 1][0], title, proposal)
+    await show(
+        update, context.tr.gettext("The proposal is added. Put it to a vote with /newround.")
+    )
+
+
+async def newround_command(update: Update, context: BashkeContext) -> None:
+    """/newround HOURS Title — a vote on every proposal not already being voted on."""
+    user = update.effective_user
+    assert user is not None
+    services = context.services
+    await services.authz.require(user.id, Permission.COORDINATE, None)
+    args = context.args or []
+    if len(args) < 2 or not args[0].isdigit() or not 1 <= int(args[0]) <= 24 * 60:
+        raise InvalidInput(
+            N_(
+                "Usage: /newround HOURS Title, e.g. /newround 72 Spring vote. "
+                "Every proposal not already in a vote is included."
+            )
+        )
+    proposals = await services.votes.proposals(not_in_open_round=True)
+    if not proposals:
+        raise InvalidInput(N_("There are no proposals to vote on. Add one with /addproposal."))
+    closes = services.clock() + timedelta(hours=int(args[0]))
+    voting_round = await services.votes.open_round(
+        user.id, " ".join(args[1:]), [p.id for p in proposals], closes
+    )
+    link = DeepLink(deeplinks.VOTE, voting_round.id).payload()
+    await show(
+        update,
+        context.tr.gettext("The vote is open until {moment}. Share this link: {link}").format(
+            moment=context.tr.moment(voting_round.closes_at, services.config.timezone, "short"),
+            link=f"https://t.me/{context.bot.username}?start={link}",
+        ),
+    )
+
+
+# Notices --------------------------------------------------------------------------------------
+
+
+def register_notices(services: Services) -> None:
+    votes = services.votes
+
+    async def reminder(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
+        round_id = int(row.params["round_id"])
+        voting_round = await votes.get_round(round_id)
+        if not voting_round.is_open(services.clock()) or await votes.has_voted(
+            round_id, row.chat_id
+        ):
+            return None
+        return OutgoingMessage(
+            tr.gettext(
+                "🗳 “{title}” closes soon and you have not voted yet. Your vote shapes the manual: "
+                "/vote"
+            ).format(title=escape(voting_round.title))
+        )
+
+    async def results(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
+        round_id = int(row.params["round_id"])
+        voting_round = await votes.get_round(round_id)
+        return OutgoingMessage(results_text(tr, voting_round, await votes.results(round_id)))
+
+    services.outbox.register(vt.REMINDER, reminder)
+    services.outbox.register(vt.RESULTS, results)
+
+
+def register(app: BashkeApp) -> None:
+    private = filters.ChatType.PRIVATE
+    for name, callback in (
+        ("vote", vote_command),
+        ("results", results_command),
+        ("manual", manual_command),
+        ("addproposal", addproposal_command),
+        ("newround", newround_command),
+    ):
+        app.add_handler(CommandHandler(name, callback, filters=private))
+    for action, callback in (("rd", open_round_card), ("vt", cast), ("res", show_results)):
+        app.add_handler(CallbackQueryHandler(callback, pattern=callbacks.pattern(action)))
