@@ -1,0 +1,185 @@
+"""Votes without Telegram: who may open a round, one vote each, secrecy, results across groups."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import sqlite3
+from datetime import timedelta
+
+import pytest
+
+from bot.errors import InvalidInput, NotAllowed, NotFound, NotRegistered
+from bot.services import Services
+from bot.votes import SMALL_GROUP, ResultsHidden, RoundClosed
+from tests.conftest import ADMIN_ID
+
+NETWORK = 701
+TOWN = 700
+
+
+async def setup(services: Services, residents: int = 6, newcomers: int = 6) -> list[int]:
+    await services.staff.grant(ADMIN_ID, NETWORK, "coordinator")
+    await services.staff.grant(ADMIN_ID, TOWN, "coordinator", "bari")
+    people = []
+    for i in range(residents + newcomers):
+        telegram_id = 5000 + i
+        await services.people.give_consent(telegram_id, "en")
+        await services.people.set_self_description(
+            telegram_id, "resident" if i < residents else "newcomer"
+        )
+        people.append(telegram_id)
+    return people
+
+
+async def chapter(services: Services) -> int:
+    return int(await services.db.fetchval("SELECT id FROM chapters ORDER BY position LIMIT 1"))
+
+
+async def open_round(services: Services, proposals: int = 2) -> tuple[int, list[int]]:
+    ids = [
+        await services.votes.add_proposal(
+            NETWORK, await chapter(services), f"Proposal {i}", f"Text of proposal {i}"
+        )
+        for i in range(proposals)
+    ]
+    voting_round = await services.votes.open_round(
+        NETWORK, "Spring vote", ids, services.clock() + timedelta(days=3)
+    )
+    return voting_round.id, ids
+
+
+async def test_who_may_propose_and_open_a_round(services: Services) -> None:
+    people = await setup(services)
+    chapter_id = await chapter(services)
+    with pytest.raises(NotAllowed):
+        await services.votes.add_proposal(people[0], chapter_id, "Mine", "Text")
+    proposal = await services.votes.add_proposal(TOWN, chapter_id, "Town idea", "Text")
+    closes = services.clock() + timedelta(days=1)
+    for actor in (people[0], TOWN):
+        with pytest.raises(NotAllowed):
+            await services.votes.open_round(actor, "Vote", [proposal], closes)
+    with pytest.raises(NotFound):
+        await services.votes.open_round(NETWORK, "Vote", [proposal, 99999], closes)
+    with pytest.raises(InvalidInput):
+        await services.votes.open_round(NETWORK, "Vote", [proposal], services.clock())
+    with pytest.raises(InvalidInput):
+        await services.votes.add_proposal(TOWN, chapter_id, "x" * 200, "Text")
+    assert (await services.votes.open_round(NETWORK, "Vote", [proposal], closes)).proposals
+
+
+async def test_one_vote_per_person_changeable_until_the_close(services: Services) -> None:
+    people = await setup(services)
+    round_id, (first, second) = await open_round(services)
+    voter = people[0]
+    await services.votes.vote(voter, round_id, first, "support")
+    await services.votes.vote(voter, round_id, first, "oppose")
+    # A burst of double taps still leaves one ballot.
+    await asyncio.gather(
+        *(services.votes.vote(voter, round_id, second, "abstain") for _ in range(10))
+    )
+    assert await services.votes.my_choices(voter, round_id) == {first: "oppose", second: "abstain"}
+    assert await services.db.fetchval("SELECT COUNT(*) FROM ballots") == 2
+    with pytest.raises(ResultsHidden):
+        await services.votes.results(round_id)
+
+    services.clock.advance(days=3, seconds=1)
+    with pytest.raises(RoundClosed):
+        await services.votes.vote(voter, round_id, first, "support")
+    assert await services.votes.close_due() == [round_id]
+    assert await services.votes.my_choices(voter, round_id) == {first: "oppose", second: "abstain"}
+
+
+@pytest.mark.parametrize(
+    ("who", "proposal", "choice", "error"),
+    [
+        (99999, 0, "support", NotRegistered),  # not a participant
+        (5000, 424242, "support", InvalidInput),  # outside the round
+        (5000, 0, "yes please", InvalidInput),
+        (5000, 0, "", InvalidInput),
+    ],
+)
+async def test_forged_votes_are_refused(
+    services: Services, who: int, proposal: int, choice: str, error: type[Exception]
+) -> None:
+    await setup(services)
+    round_id, ids = await open_round(services)
+    with pytest.raises(error):
+        await services.votes.vote(who, round_id, ids[0] if proposal == 0 else proposal, choice)
+    with pytest.raises(NotFound):
+        await services.votes.vote(5000, 777, ids[0], "support")
+    assert await services.db.fetchval("SELECT COUNT(*) FROM ballots") == 0
+
+
+async def test_results_across_groups_with_small_groups_withheld(services: Services) -> None:
+    people = await setup(services, residents=6, newcomers=6)
+    round_id, (liked, split) = await open_round(services)
+    for voter in people:
+        await services.votes.vote(voter, round_id, liked, "support")
+    # Residents support, newcomers oppose; one "unsaid" voter is too few to show.
+    for voter in people[:6]:
+        await services.votes.vote(voter, round_id, split, "support")
+    for voter in people[6:]:
+        await services.votes.vote(voter, round_id, split, "oppose")
+    await services.people.give_consent(6000, "it")
+    await services.votes.vote(6000, round_id, split, "support")
+    services.clock.advance(days=4)
+    await services.votes.close_due()
+    results = {r.proposal.id: r for r in await services.votes.results(round_id)}
+    assert results[liked].supported_by_both and results[liked].overall.share == 1.0
+    assert not results[split].supported_by_both
+    assert results[split].groups["resident"].support == 6  # type: ignore[union-attr]
+    assert results[split].groups["newcomer"].oppose == 6  # type: ignore[union-attr]
+    assert results[split].groups["unsaid"] is None  # 1 < SMALL_GROUP: withheld
+    assert results[split].overall.votes == 13
+    ordered = await services.votes.results(round_id)
+    assert ordered[0].proposal.id == liked  # most supported first
+    assert SMALL_GROUP == 5
+
+
+async def test_nothing_links_a_person_to_a_vote(services: Services) -> None:
+    people = await setup(services)
+    round_id, (first, _) = await open_round(services)
+    for voter in people:
+        await services.votes.vote(voter, round_id, first, "support")
+    # No table row anywhere holds a voter's Telegram id together with a choice.
+    columns = await services.db.fetchall("PRAGMA table_info(ballots)")
+    assert "telegram_id" not in {c["name"] for c in columns}
+    rows = await services.db.fetchall("SELECT * FROM ballots")
+    for row in rows:
+        for value in tuple(row):
+            assert str(value) not in {str(p) for p in people}
+    # The database file alone is not enough to find a person's ballot: the key is elsewhere.
+    database = sqlite3.connect(services.config.database)
+    try:
+        keys = {r[0] for r in database.execute("SELECT voter_key FROM ballots")}
+    finally:
+        database.close()
+
+    assert hashlib.sha256(f"{round_id}:{people[0]}".encode()).hexdigest() not in keys
+    # Erasing a person leaves their vote as an anonymous count, unreachable even by them.
+    await services.erase_person(people[0])
+    await services.people.give_consent(people[0], "en")
+    assert await services.votes.my_choices(people[0], round_id) == {}
+    assert await services.db.fetchval("SELECT COUNT(*) FROM ballots") == len(people)
+
+
+async def test_reminders_go_to_non_voters_once_and_results_to_voters(services: Services) -> None:
+    people = await setup(services, residents=3, newcomers=0)
+    round_id, (first, _) = await open_round(services)
+    await services.votes.vote(people[0], round_id, first, "support")
+    assert await services.votes.remind_due() == []  # not yet: a day before the close
+    services.clock.advance(days=2, hours=1)
+    assert await services.votes.remind_due() == [round_id]
+    assert await services.votes.remind_due() == []
+    reminded = await services.db.fetchall(
+        "SELECT chat_id FROM outbox WHERE kind = 'round_reminder' ORDER BY chat_id"
+    )
+    assert [r[0] for r in reminded] == sorted(
+        {*people[1:], NETWORK, TOWN}
+        & {r[0] for r in await services.db.fetchall("SELECT telegram_id FROM people")}
+    )
+    services.clock.advance(days=1)
+    assert await services.votes.close_due() == [round_id]
+    told = await services.db.fetchall("SELECT chat_id FROM outbox WHERE kind = 'round_results'")
+    assert [r[0] for r in told] == [people[0]]
