@@ -21,6 +21,8 @@ async def show(
     update: Update, text: str, markup: InlineKeyboardMarkup | None = None
 ) -> Message | None:
     """Answer a button press by editing its message; answer a typed message with a new one."""
+    if markup is not None and not markup.inline_keyboard:
+        markup = None  # Telegram refuses an empty keyboard; no buttons means no markup
     query = update.callback_query
     if query is not None:
         await query.answer()

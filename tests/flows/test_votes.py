@@ -1,0 +1,143 @@
+"""Votes through the Bot API double: open a round → vote, change a vote → reminder to
+non-voters → close → results and chart → /manual, with voters in Arabic and Italian."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from bot.i18n import Catalogs
+from bot.roles import Role
+from tests.botapi import Call
+from tests.conftest import ADMIN_ID
+from tests.flows.harness import running_bot
+
+CATALOGS = Catalogs()
+AR = CATALOGS.translator("ar")
+IT = CATALOGS.translator("it")
+EN = CATALOGS.translator("en")
+
+
+def to(chat_id: int, text: str):  # type: ignore[no-untyped-def]
+    def matches(call: Call) -> bool:
+        return (
+            call.method == "sendMessage"
+            and call.params.get("chat_id") == chat_id
+            and text in str(call.params.get("text", ""))
+        )
+
+    return matches
+
+
+async def test_a_vote_from_opening_to_the_manual(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as bot:
+        services = bot.services
+        nora = bot.person("Nora", "en")
+        await nora.onboard("en")
+        await services.staff.grant(ADMIN_ID, nora.telegram_id, Role.COORDINATOR)
+        await nora.send(
+            "/addproposal 1 Shared meals | Every month, a dinner where each family "
+            "brings a dish from home."
+        )
+        assert nora.last_text.startswith(EN.gettext("The proposal is added."))
+        await nora.send("/addproposal 9 Nope | Out of range")
+        assert nora.last_text.startswith("Usage: /addproposal")
+        await nora.send("/newround 48 Spring vote")
+        assert "?start=vote_1" in nora.last_text
+
+        layla, marco, sara = (
+            bot.person("Layla", "ar"),
+            bot.person("Marco", "it"),
+            bot.person("Sara", "it"),
+        )
+        for person in (layla, marco, sara):
+            await person.onboard(person.language_code or "en")
+        await layla.send("/start vote_1")
+        assert "Shared meals" in layla.last_text
+        await layla.tap(AR.gettext("👍 Support"))
+        assert layla.last_text.startswith(
+            AR.gettext("Your vote is saved. You can change it until the vote closes.")
+        )
+        await layla.tap(AR.gettext("👎 Oppose"))
+        await layla.tap(AR.gettext("👍 Support"))
+        assert "✓ " + AR.gettext("👍 Support") in layla.buttons()
+        await marco.send("/vote")
+        await marco.tap("Spring vote")
+        await marco.tap(IT.gettext("👍 Support"))
+        # Results stay hidden while the vote is open.
+        await marco.send("/results")
+        assert marco.last_text == IT.gettext("No vote has closed yet.")
+
+        # A day before the close, those who have not voted are reminded once.
+        services.clock.advance(hours=25)
+        await bot.double.wait_for(to(sara.telegram_id, "/vote"), timeout=10)
+        assert not [
+            c
+            for c in bot.double.calls
+            if to(layla.telegram_id, "/vote")(c) and "🗳" in str(c.params.get("text"))
+        ]
+
+        # At the close: results to the voters, in their language.
+        services.clock.advance(hours=24)
+        await bot.double.wait_for(to(layla.telegram_id, "Shared meals"), timeout=10)
+        await bot.double.wait_for(to(marco.telegram_id, "Shared meals"), timeout=10)
+        message_id = bot.double.last_message(layla.telegram_id)["message_id"]
+        await layla.send("/start vote_1")
+        await layla.tap_data(message_id, "vt:1:1:oppose")  # a late, stale tap
+        assert (
+            AR.gettext("This vote is closed; your choice was not recorded. See /results.")
+            in layla.alerts()
+        )
+
+        await marco.send("/results")
+        await marco.tap("Spring vote")
+        assert IT.gettext(
+            "{support} support, {oppose} oppose, {abstain} abstain — {share} support"
+        ).format(support=2, oppose=0, abstain=0, share="100%") in "\n".join(
+            str(m.get("text")) for m in marco.messages()
+        )
+        assert bot.double.calls_to("sendPhoto")[-1].files["photo"].data.startswith(b"\x89PNG")
+
+        await marco.send("/manual")
+        documents = bot.double.calls_to("sendDocument")[-2:]
+        names = [next(iter(c.files.values())).filename for c in documents]
+        assert names == ["bashke-manual-it.md", "bashke-manual-it.html"]
+        html = next(iter(documents[1].files.values())).data.decode()
+        assert "<h3>Shared meals</h3>" in html and 'lang="it"' in html
+        markdown = next(iter(documents[0].files.values())).data.decode()
+        assert "### Shared meals" in markdown
+        assert IT.gettext("Supported by {share}% of {votes} votes.").format(
+            share=100, votes=2
+        ) in markdown.replace("\\", "")
+
+
+async def test_forged_vote_taps_are_refused(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as bot:
+        services = bot.services
+        await services.staff.grant(ADMIN_ID, 701, "coordinator")
+        chapter = int(await services.db.fetchval("SELECT id FROM chapters LIMIT 1"))
+        first = await services.votes.add_proposal(701, chapter, "One", "Text one")
+        other = await services.votes.add_proposal(701, chapter, "Other", "Text other")
+        voting_round = await services.votes.open_round(
+            701, "Vote", [first], services.clock() + timedelta(days=1)
+        )
+        eve = bot.person("Eve", "en")
+        await eve.onboard("en")
+        message_id = bot.double.last_message(eve.telegram_id)["message_id"]
+        for data in (
+            f"vt:{voting_round.id}:{other}:support",
+            f"vt:{voting_round.id}:{first}:max",
+            f"vt:999:{first}:support",
+            "vt:1:1",
+            "vt:a:b:c",
+            f"res:{voting_round.id}",
+            "rd:1:-5",
+        ):
+            await eve.tap_data(message_id, data)
+        assert await services.db.fetchval("SELECT COUNT(*) FROM ballots") == 0
+        alerts = eve.alerts()
+        assert EN.gettext("That proposal is not part of this vote.") in alerts
+        assert EN.gettext("The results stay hidden until the vote closes.") in alerts
+        stranger = bot.person("Stranger", "en")
+        await stranger.send(f"/start vote_{voting_round.id}")  # not registered: onboarding first
+        assert await services.db.fetchval("SELECT COUNT(*) FROM ballots") == 0
