@@ -24,6 +24,7 @@ MIN_CHARACTERS = 20
 MAX_UNITS = 3000
 MAX_WAITING = 3
 MAX_SIGNED_NAME = 64
+MAX_PROPOSAL_TITLE = 120
 DRAFT_NOTE_AFTER = timedelta(minutes=30)
 
 SUBMITTED = "story_submitted"
@@ -40,8 +41,14 @@ class Reason(StrEnum):
     OTHER = "other"
 
 
+class Kind(StrEnum):
+    STORY = "story"
+    PROPOSAL = "proposal"  # a practice proposed for the manual; voted on once approved
+
+
 class Step(StrEnum):
     CHAPTER = "chapter"
+    TITLE = "title"
     TEXT = "text"
     ANONYMITY = "anonymity"
     PREVIEW = "preview"
@@ -64,11 +71,15 @@ class Story:
     submitted_at: str | None
     decided_at: str | None
     updated_at: str
+    kind: Kind = Kind.STORY
+    title: str | None = None
 
     @property
     def step(self) -> Step:
         if self.chapter_id is None:
             return Step.CHAPTER
+        if self.kind is Kind.PROPOSAL and self.title is None:
+            return Step.TITLE
         if self.text is None:
             return Step.TEXT
         if self.anonymous is None:
@@ -94,6 +105,8 @@ def _story(row: Any) -> Story:
         submitted_at=row["submitted_at"],
         decided_at=row["decided_at"],
         updated_at=row["updated_at"],
+        kind=Kind(row["kind"]),
+        title=row["title"],
     )
 
 
@@ -108,7 +121,8 @@ def check_story_text(text: str) -> str:
         raise InvalidInput(N_("This cannot be empty. Please write it again."))
     if not any(unicodedata.category(ch)[0] in "LN" for ch in body):
         raise InvalidInput(N_("Please tell your story in words, not only emoji or symbols."))
-    if len(body) < MIN_CHARACTERS:
+    # Invisible and combining characters do not make a story longer to read.
+    if sum(unicodedata.category(ch) not in ("Cf", "Mn", "Me") for ch in body) < MIN_CHARACTERS:
         raise InvalidInput(
             N_("That is a little short: please write at least {limit} characters."),
             limit=MIN_CHARACTERS,
@@ -143,12 +157,27 @@ class StoryService:
         )
         return None if row is None else _story(row)
 
-    async def start(self, author_id: int) -> Story:
-        """The author's draft, created if needed; refused while too many wait for review."""
+    async def start(self, author_id: int, kind: Kind = Kind.STORY) -> Story:
+        """The author's draft, created if needed; refused while too many wait for review.
+
+        An unfinished draft of the other kind is resumed rather than replaced: nothing the
+        person wrote is thrown away without their /cancel.
+        """
         now = to_db_time(self._clock())
         async with self._db.transaction() as tx:
             if not await tx.fetchval("SELECT 1 FROM people WHERE telegram_id = ?", (author_id,)):
                 raise NotRegistered()
+            phase = await tx.fetchval("SELECT value FROM settings WHERE name = 'proposals'")
+            has_draft = await tx.fetchval(
+                "SELECT 1 FROM stories WHERE author_id = ? AND status = 'draft'", (author_id,)
+            )
+            if kind is Kind.PROPOSAL and phase != "open" and not has_draft:
+                raise InvalidInput(
+                    N_(
+                        "Proposals are not being collected right now. You can "
+                        "share an experience with /story, and vote with /vote."
+                    )
+                )
             waiting = await tx.fetchval(
                 "SELECT COUNT(*) FROM stories WHERE author_id = ? AND status = 'pending'",
                 (author_id,),
@@ -162,10 +191,11 @@ class StoryService:
                     count=waiting,
                 )
             await tx.execute(
-                "INSERT OR IGNORE INTO stories (author_id, created_at, updated_at)"
-                " SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM stories"
+                "INSERT OR IGNORE INTO stories (author_id, kind, anonymous, created_at,"
+                " updated_at) SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM stories"
                 " WHERE author_id = ? AND status = 'draft')",
-                (author_id, now, now, author_id),
+                # Proposals carry no name: they are the network's, once adopted.
+                (author_id, kind.value, 1 if kind is Kind.PROPOSAL else None, now, now, author_id),
             )
         story = await self.draft(author_id)
         assert story is not None
@@ -175,6 +205,14 @@ class StoryService:
         if not await self._db.fetchval("SELECT 1 FROM chapters WHERE id = ?", (chapter_id,)):
             raise NotFound(N_("That chapter does not exist (any more)."))
         return await self._update_draft(author_id, "chapter_id = ?", (chapter_id,))
+
+    async def set_title(self, author_id: int, title: str) -> Story:
+        name = " ".join(title.split())
+        if not name or len(name) > MAX_PROPOSAL_TITLE:
+            raise InvalidInput(
+                N_("The title must be 1 to {limit} characters."), limit=MAX_PROPOSAL_TITLE
+            )
+        return await self._update_draft(author_id, "title = ?", (name,))
 
     async def set_text(self, author_id: int, text: str) -> Story:
         story = await self._update_draft(author_id, "text = ?", (check_story_text(text),))
@@ -236,6 +274,15 @@ class StoryService:
             )
         )
 
+    async def set_proposals_phase(self, actor_id: int, open_: bool) -> None:
+        """Network coordinators open and close the phase in which participants propose."""
+        await self._authz.require(actor_id, Permission.COORDINATE, None)
+        await self._db.execute(
+            "INSERT INTO settings (name, value) VALUES ('proposals', ?)"
+            " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            ("open" if open_ else "closed",),
+        )
+
     # Moderators -----------------------------------------------------------------------------
 
     async def queue(self, moderator_id: int) -> tuple[Story | None, int]:
@@ -289,7 +336,7 @@ class StoryService:
                     subject=f"story:{story_id}",
                     dedupe_key=f"decided:{story_id}",
                 )
-            if status == "approved" and self.channel_id is not None:
+            if status == "approved" and row["kind"] == Kind.STORY and self.channel_id is not None:
                 await self._outbox.enqueue(
                     tx,
                     self.channel_id,
@@ -321,11 +368,13 @@ class StoryService:
     async def published(self, chapter_id: int, index: int) -> tuple[Story | None, int]:
         """One approved story of a chapter, newest first, and how many there are."""
         total = await self._db.fetchval(
-            "SELECT COUNT(*) FROM stories WHERE status = 'approved' AND chapter_id = ?",
+            "SELECT COUNT(*) FROM stories WHERE kind = 'story' AND status = 'approved'"
+            " AND chapter_id = ?",
             (chapter_id,),
         )
         row = await self._db.fetchone(
-            "SELECT * FROM stories WHERE status = 'approved' AND chapter_id = ?"
+            "SELECT * FROM stories WHERE kind = 'story' AND status = 'approved'"
+            " AND chapter_id = ?"
             " ORDER BY decided_at DESC, id DESC LIMIT 1 OFFSET ?",
             (chapter_id, index),
         )

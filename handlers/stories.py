@@ -13,7 +13,7 @@ from bot.i18n import N_, Translator
 from bot.outbox import OutboxRow, OutgoingMessage
 from bot.roles import Permission
 from bot.services import Services
-from bot.stories import Reason, Step, Story
+from bot.stories import Kind, Reason, Step, Story
 from handlers import callbacks
 from handlers.awaiting import awaits_text
 from handlers.context import BashkeApp, BashkeContext
@@ -35,6 +35,11 @@ async def chapter_title(services: Services, tr: Translator, chapter_id: int | No
 
 def story_html(tr: Translator, story: Story, chapter: str) -> str:
     """A story exactly as it is published: every character the author wrote, escaped."""
+    if story.kind is Kind.PROPOSAL:
+        return (
+            f"<b>{escape(tr.gettext('Proposal for “{chapter}”').format(chapter=chapter))}"
+            f"</b>\n\n<b>{escape(story.title or '')}</b>\n{escape(story.text or '')}"
+        )
     byline = story.byline
     signature = ("— " + escape(byline)) if byline else ("— " + tr.gettext("anonymous"))
     return f"<b>{escape(chapter)}</b>\n\n{escape(story.text or '')}\n\n<i>{signature}</i>"
@@ -49,10 +54,64 @@ async def story_command(update: Update, context: BashkeContext) -> None:
     await ask_step(update, context, story)
 
 
+async def propose_command(update: Update, context: BashkeContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    if context.person is None:
+        raise NotRegistered()
+    story = await context.services.stories.start(user.id, Kind.PROPOSAL)
+    await ask_step(update, context, story)
+
+
+async def proposals_phase_command(update: Update, context: BashkeContext) -> None:
+    """/proposals open | close — network coordinators let participants propose, or stop it."""
+    user = update.effective_user
+    assert user is not None
+    args = context.args or []
+    await context.services.authz.require(user.id, Permission.COORDINATE, None)
+    if args not in (["open"], ["close"]):
+        raise InvalidInput(N_("Usage: /proposals open or /proposals close"))
+    await context.services.stories.set_proposals_phase(user.id, args == ["open"])
+    tr = context.tr
+    await show(
+        update,
+        tr.gettext("Participants can now propose with /propose.")
+        if args == ["open"]
+        else tr.gettext("Proposals are closed."),
+    )
+
+
 async def ask_step(update: Update, context: BashkeContext, story: Story) -> None:
     tr = context.tr
     services = context.services
-    if story.step is Step.CHAPTER:
+    if story.step is Step.CHAPTER and story.kind is Kind.PROPOSAL:
+        chapters = await services.stories.chapters(tr.language, services.config.default_language)
+        await show(
+            update,
+            tr.gettext(
+                "Your proposal for the manual: a practice that works against ethnic stigma and "
+                "racism. Which chapter is it for? (/cancel to stop)"
+            ),
+            keyboard(
+                [
+                    [(title[:60], callbacks.encode("stch", chapter_id))]
+                    for chapter_id, title in chapters
+                ]
+            ),
+        )
+    elif story.step is Step.TITLE:
+        await show(
+            update,
+            tr.gettext("Give it a short title (at most {limit} characters).").format(
+                limit=st.MAX_PROPOSAL_TITLE
+            ),
+        )
+    elif story.step is Step.TEXT and story.kind is Kind.PROPOSAL:
+        await show(
+            update,
+            tr.gettext("Now describe the practice in a message: what to do, and why it helps."),
+        )
+    elif story.step is Step.CHAPTER:
         chapters = await services.stories.chapters(tr.language, services.config.default_language)
         rows: list[list[Button]] = [
             [(title[:60], callbacks.encode("stch", chapter_id))] for chapter_id, title in chapters
@@ -121,7 +180,7 @@ async def story_text(update: Update, context: BashkeContext) -> bool:
     if user is None or message is None or context.person is None:
         return False
     draft = await context.services.stories.draft(user.id)
-    if draft is None or draft.step is not Step.TEXT:
+    if draft is None or draft.step not in (Step.TITLE, Step.TEXT):
         return False
     if message.text is None:
         await show(
@@ -131,7 +190,10 @@ async def story_text(update: Update, context: BashkeContext) -> bool:
             ),
         )
         return True
-    story = await context.services.stories.set_text(user.id, message.text)
+    if draft.step is Step.TITLE:
+        story = await context.services.stories.set_title(user.id, message.text)
+    else:
+        story = await context.services.stories.set_text(user.id, message.text)
     await ask_step(update, context, story)
     return True
 
@@ -321,6 +383,8 @@ def register_notices(services: Services) -> None:
         story = await story_or_none(row)
         if story is None or story.status != "pending":
             return None  # decided already by another moderator
+        if story.kind is Kind.PROPOSAL:
+            return OutgoingMessage(tr.gettext("📝 A new proposal is waiting for review: /queue"))
         return OutgoingMessage(tr.gettext("📝 A new story is waiting for review: /queue"))
 
     async def decided(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
@@ -329,7 +393,18 @@ def register_notices(services: Services) -> None:
             return None
         chapter = await chapter_title(services, tr, story.chapter_id)
         reason = ""
-        if story.status == "approved":
+        if story.kind is Kind.PROPOSAL:
+            text = (
+                tr.gettext(
+                    "🎉 Your proposal for “{chapter}” was approved: it can now be "
+                    "put to a vote. Thank you!"
+                )
+                if story.status == "approved"
+                else tr.gettext("Your proposal for “{chapter}” was not approved. Reason: {reason}.")
+            )
+            if story.status != "approved":
+                reason = tr.gettext(REASON_LABELS[story.reject_reason or Reason.OTHER])
+        elif story.status == "approved":
             text = tr.gettext(
                 "🎉 Your story for “{chapter}” was approved. Thank you for "
                 "sharing it! Read it with the others: /stories"
@@ -373,6 +448,8 @@ def register(app: BashkeApp) -> None:
     private = filters.ChatType.PRIVATE
     for name, callback in (
         ("story", story_command),
+        ("propose", propose_command),
+        ("proposals", proposals_phase_command),
         ("queue", queue_command),
         ("stories", stories_command),
         ("cancel", cancel_command),

@@ -141,3 +141,43 @@ async def test_forged_vote_taps_are_refused(tmp_path: Path) -> None:
         stranger = bot.person("Stranger", "en")
         await stranger.send(f"/start vote_{voting_round.id}")  # not registered: onboarding first
         assert await services.db.fetchval("SELECT COUNT(*) FROM ballots") == 0
+
+
+async def test_a_participants_proposal_goes_through_moderation_into_a_vote(
+    tmp_path: Path,
+) -> None:
+    async with running_bot(tmp_path) as bot:
+        services = bot.services
+        nora = bot.person("Nora", "en")
+        await nora.onboard("en")
+        await services.staff.grant(ADMIN_ID, nora.telegram_id, Role.COORDINATOR)
+        await services.staff.grant(ADMIN_ID, nora.telegram_id, Role.MODERATOR)
+        marco = bot.person("Marco", "it")
+        await marco.onboard("it")
+        await marco.send("/propose")
+        assert marco.last_text.startswith(IT.gettext("Proposals are not being collected"))
+        await nora.send("/proposals open")
+        assert nora.last_text == EN.gettext("Participants can now propose with /propose.")
+
+        await marco.send("/propose")
+        await marco.tap("Fighting ethnic stigma")
+        await marco.send("Tandem linguistici")
+        await marco.send("Coppie di vicini che si insegnano a vicenda la propria lingua.")
+        assert "Tandem linguistici" in marco.last_text
+        await marco.tap(IT.gettext("Send"))
+        await bot.double.wait_for(
+            to(nora.telegram_id, EN.gettext("📝 A new proposal is waiting for review: /queue")),
+            timeout=10,
+        )
+        await nora.send("/queue")
+        assert "Tandem linguistici" in nora.last_text
+        await nora.tap(EN.gettext("Approve"))
+        await bot.double.wait_for(to(marco.telegram_id, "/"), timeout=10)
+
+        await nora.send("/newround 24 Autumn vote")
+        voting_round = (await services.votes.rounds(closed=False))[0]
+        assert [p.title for p in voting_round.proposals] == ["Tandem linguistici"]
+        # Proposals never show up among the stories.
+        await marco.send("/stories")
+        await marco.tap("Fighting ethnic stigma")
+        assert "Tandem" not in marco.last_text
