@@ -182,6 +182,8 @@ async def story_text(update: Update, context: BashkeContext) -> bool:
     draft = await context.services.stories.draft(user.id)
     if draft is None or draft.step not in (Step.TITLE, Step.TEXT):
         return False
+    if message.text is not None and message.text.startswith("/"):
+        return False  # an unknown command is not the story; the fallback answers it
     if message.text is None:
         await show(
             update,

@@ -44,7 +44,9 @@ async def test_admin_grants_lists_and_revokes_roles(tmp_path: Path) -> None:
         assert str(ana.telegram_id) in admin.last_text and "Bari" in admin.last_text
 
         await admin.send(f"/revoke {ana.telegram_id} coordinator bari")
-        assert en.gettext("Done: {person} is no longer {role}.").split("{")[0] in admin.last_text
+        assert admin.last_text == en.gettext("Done: {person} is no longer {role}.").format(
+            person=ana.telegram_id, role=en.gettext("coordinator of {town}").format(town="bari")
+        )
         assert await bot.services.db.fetchval("SELECT COUNT(*) FROM staff_roles") == 0
         deleted = [c for c in bot.double.calls if c.method == "deleteMyCommands"]
         assert deleted[-1].params["scope"] == {"type": "chat", "chat_id": ana.telegram_id}

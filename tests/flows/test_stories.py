@@ -51,7 +51,9 @@ async def test_a_story_from_submission_to_the_channel(tmp_path: Path) -> None:
         )
         assert story in preview and "— Olena" in preview  # shown exactly as written
         await olena.tap(UK.gettext("Send"))
-        assert olena.last_text.startswith(UK.gettext("Thank you! Your story is with the"))
+        assert olena.last_text == UK.gettext(
+            "Thank you! Your story is with the moderators. I will tell you when they have read it."
+        )
         await bot.double.wait_for(
             sent(moderator.telegram_id, EN.gettext("📝 A new story is waiting for review: /queue")),
             timeout=10,

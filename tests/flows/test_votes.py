@@ -155,7 +155,10 @@ async def test_a_participants_proposal_goes_through_moderation_into_a_vote(
         marco = bot.person("Marco", "it")
         await marco.onboard("it")
         await marco.send("/propose")
-        assert marco.last_text.startswith(IT.gettext("Proposals are not being collected"))
+        assert marco.last_text == IT.gettext(
+            "Proposals are not being collected right now. You can share an experience with "
+            "/story, and vote with /vote."
+        )
         await nora.send("/proposals open")
         assert nora.last_text == EN.gettext("Participants can now propose with /propose.")
 
