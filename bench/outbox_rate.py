@@ -57,9 +57,13 @@ async def measure(messages: int, rate: float, latency: float) -> dict[str, float
             started = time.monotonic()
             delivery.start()
             try:
-                async with asyncio.timeout(messages / rate * 3 + 60):
-                    while len(double.calls_to("sendMessage")) < messages:
-                        await asyncio.sleep(0.2)
+                await double.wait_for(
+                    lambda call: (
+                        call.method == "sendMessage"
+                        and len(double.calls_to("sendMessage")) >= messages
+                    ),
+                    timeout=messages / rate * 3 + 60,
+                )
             finally:
                 await delivery.stop()
                 await app.shutdown()

@@ -133,7 +133,7 @@ async def process_figures(database: Path) -> tuple[float, float]:
             await double.wait_until_polling(timeout=120)
             first_poll = time.monotonic() - started
             await asyncio.sleep(2.0)  # settle: the sender's first pass, the menus
-            status = Path(f"/proc/{process.pid}/status").read_text()
+            status = await asyncio.to_thread(Path(f"/proc/{process.pid}/status").read_text)
             rss_kb = int(
                 next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1]
             )
