@@ -105,9 +105,7 @@ class BroadcastService:
         self._clock = clock
 
     async def _coordinator(self, actor_id: int) -> Roles:
-        roles = await self._authz.roles_of(actor_id)
-        if not (roles.admin or roles.network_coordinator or roles.coordinator_towns):
-            raise NotAllowed()
+        roles = await self._authz.require_coordinator(actor_id)
         return roles
 
     async def recipients(self, actor_id: int, audience: Audience) -> list[int]:
@@ -117,7 +115,7 @@ class BroadcastService:
         for an event they manage); the whole network and the staff roles need the network.
         """
         roles = await self._coordinator(actor_id)
-        network = roles.admin or roles.network_coordinator
+        network = roles.sees_network
         sql = "SELECT telegram_id FROM people WHERE blocked_at IS NULL"
         params: list[Any] = []
         kind, value = audience.kind, audience.value
@@ -225,7 +223,7 @@ class BroadcastService:
     ) -> list[tuple[Broadcast, dict[str, int]]]:
         """The latest announcements the actor may see, with their delivery counts."""
         roles = await self._coordinator(actor_id)
-        network = roles.admin or roles.network_coordinator
+        network = roles.sees_network
         rows = await self._db.fetchall(
             "SELECT * FROM broadcasts WHERE ? OR created_by = ? ORDER BY id DESC LIMIT ?",
             (int(network), actor_id, limit),
@@ -240,7 +238,7 @@ class BroadcastService:
         """Stop what has not gone out yet; return how many messages were withdrawn."""
         roles = await self._coordinator(actor_id)
         broadcast = await self.get(broadcast_id)
-        if broadcast.created_by != actor_id and not (roles.admin or roles.network_coordinator):
+        if broadcast.created_by != actor_id and not roles.sees_network:
             raise NotAllowed()
         async with self._db.transaction() as tx:
             await tx.execute(

@@ -250,7 +250,6 @@ class Sender:
     _next_slot: float = 0.0
     _paused_until: float = 0.0
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
-    _turn: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def run(self) -> None:
         """Deliver until cancelled; sleeps until woken by a new row or the next poll."""
@@ -289,8 +288,15 @@ class Sender:
                 continue
             while len(self._in_flight) >= self.max_in_flight:
                 await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
+            message = await self._render(row, extra["language"])
+            if message is None:
+                continue
+            # Paced after the render, right before the call: a render held up by a busy
+            # database cannot bunch the calls up, nor slip one into a pause Telegram asked for.
+            await self._pace()
             self._in_flight[row.id] = row.chat_id
-            task = asyncio.create_task(self._deliver(row, extra["language"]))
+            self._last_to_chat[row.chat_id] = time.monotonic()
+            task = asyncio.create_task(self._deliver(row, message))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         self._forget_quiet_chats()
@@ -307,18 +313,20 @@ class Sender:
                 return
             await asyncio.sleep(start - now)
 
-    async def _deliver(self, row: OutboxRow, language: str | None) -> None:
+    async def _render(self, row: OutboxRow, language: str | None) -> OutgoingMessage | None:
+        """The row's message as of now; None, and the row closed, when there is none."""
         try:
-            # One row at a time renders and takes its turn, in the order the rows were taken;
-            # paced here, right before the call, a render held up by a busy database cannot
-            # bunch the calls up (nor slip one into a pause Telegram asked for).
-            async with self._turn:
-                message = await self.outbox.render(row, language)
-                if message is None:
-                    await self.outbox.mark(row.id, "cancelled")
-                    return
-                await self._pace()
-                self._last_to_chat[row.chat_id] = time.monotonic()
+            message = await self.outbox.render(row, language)
+        except Exception as exc:
+            log.exception("outbox row %s could not be rendered", row.id)
+            await self.outbox.mark(row.id, "failed", type(exc).__name__)
+            return None
+        if message is None:
+            await self.outbox.mark(row.id, "cancelled")
+        return message
+
+    async def _deliver(self, row: OutboxRow, message: OutgoingMessage) -> None:
+        try:
             await self.transport.deliver(row.chat_id, message)
             await self.outbox.mark(row.id, "sent")
         except RetryLater as exc:
@@ -339,7 +347,7 @@ class Sender:
             log.warning("outbox row %s refused for good: %s", row.id, exc)
             await self.outbox.mark(row.id, "failed", str(exc))
         except Exception as exc:
-            log.exception("outbox row %s could not be rendered or sent", row.id)
+            log.exception("outbox row %s could not be sent", row.id)
             await self.outbox.mark(row.id, "failed", type(exc).__name__)
         finally:
             self._in_flight.pop(row.id, None)

@@ -46,6 +46,16 @@ class Roles:
         return frozenset(names)
 
     @property
+    def sees_network(self) -> bool:
+        """Acts for the whole network: an admin or a network coordinator."""
+        return self.admin or self.network_coordinator
+
+    @property
+    def is_coordinator(self) -> bool:
+        """Coordinates something: a town, the network, or everything as an admin."""
+        return self.sees_network or bool(self.coordinator_towns)
+
+    @property
     def is_staff(self) -> bool:
         return len(self.names) > 1
 
@@ -88,6 +98,13 @@ class Authorizer:
                 r["town_id"] for r in rows if r["role"] == Role.COORDINATOR and r["town_id"]
             ),
         )
+
+    async def require_coordinator(self, telegram_id: int) -> Roles:
+        """Any coordinator (of a town or the network); what they may touch is checked after."""
+        roles = await self.roles_of(telegram_id)
+        if not roles.is_coordinator:
+            raise NotAllowed()
+        return roles
 
     async def require(
         self, telegram_id: int, permission: Permission, town_id: int | None = None

@@ -56,7 +56,7 @@ class StatsService:
     async def _scope(self, actor_id: int) -> tuple[Roles, str, list[Any]]:
         """SQL limiting people to the actor's towns, unless they see the whole network."""
         roles = await self._authz.roles_of(actor_id)
-        if roles.admin or roles.network_coordinator:
+        if roles.sees_network:
             return roles, "1", []
         if not roles.coordinator_towns:
             raise NotAllowed()
@@ -65,7 +65,7 @@ class StatsService:
 
     async def figures(self, actor_id: int) -> Figures:
         roles, where, params = await self._scope(actor_id)
-        network = roles.admin or roles.network_coordinator
+        network = roles.sees_network
         rows = await self._db.fetchall(
             "SELECT IFNULL(t.name, '') AS town, IFNULL(p.self_description, '') AS d,"
             f" COUNT(*) AS n FROM people p LEFT JOIN towns t ON t.id = p.town_id WHERE {where}"

@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.db import Database, Transaction, to_db_time
-from bot.errors import InvalidInput, NotAllowed, NotFound, NotRegistered, UserFacingError
+from bot.errors import InvalidInput, NotFound, NotRegistered, UserFacingError
 from bot.i18n import N_
 from bot.outbox import Outbox
 from bot.roles import Authorizer, Permission
@@ -348,9 +348,7 @@ class StoryService:
         return await self.get(story_id)
 
     async def moderation_log(self, actor_id: int) -> list[dict[str, Any]]:
-        roles = await self._authz.roles_of(actor_id)
-        if not (roles.admin or roles.network_coordinator or roles.coordinator_towns):
-            raise NotAllowed()
+        await self._authz.require_coordinator(actor_id)
         rows = await self._db.fetchall(
             "SELECT at, moderator_id, story_id, action, IFNULL(reason, '') AS reason"
             " FROM moderation_log ORDER BY id"

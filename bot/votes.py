@@ -20,7 +20,7 @@ from pathlib import Path
 from bot import audit
 from bot.clock import Clock
 from bot.db import Database, Transaction, from_db_time, to_db_time
-from bot.errors import InvalidInput, NotAllowed, NotFound, NotRegistered, UserFacingError
+from bot.errors import InvalidInput, NotFound, NotRegistered, UserFacingError
 from bot.i18n import N_
 from bot.outbox import Outbox
 from bot.roles import Authorizer, Permission
@@ -138,9 +138,7 @@ class VoteService:
 
     async def add_proposal(self, actor_id: int, chapter_id: int, title: str, text: str) -> int:
         """A coordinator's proposal goes straight into the manual's list (no moderation)."""
-        roles = await self._authz.roles_of(actor_id)
-        if not (roles.admin or roles.network_coordinator or roles.coordinator_towns):
-            raise NotAllowed()
+        await self._authz.require_coordinator(actor_id)
         title, text = check_proposal(title, text)
         if not await self._db.fetchval("SELECT 1 FROM chapters WHERE id = ?", (chapter_id,)):
             raise NotFound(N_("That chapter does not exist (any more)."))

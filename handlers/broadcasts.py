@@ -21,7 +21,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot import broadcasts as bc
 from bot.broadcasts import Audience, AudienceKind, Broadcast, BroadcastDraft
-from bot.errors import InvalidInput, NotAllowed
+from bot.errors import InvalidInput
 from bot.events import DATE_TIME_EXAMPLE, parse_local_time
 from bot.i18n import LANGUAGE_NAMES, N_, Translator
 from bot.outbox import OutboxRow, OutgoingMessage
@@ -45,9 +45,7 @@ def _draft(context: BashkeContext) -> dict[str, Any]:
 async def start(update: Update, context: BashkeContext) -> int:
     user = update.effective_user
     assert user is not None and context.user_data is not None
-    roles = await context.roles(user.id)
-    if not (roles.admin or roles.network_coordinator or roles.coordinator_towns):
-        raise NotAllowed()
+    await context.services.authz.require_coordinator(user.id)
     context.user_data[DRAFT] = {"versions": {}}
     language = LANGUAGE_NAMES[context.services.config.default_language]
     await show(
@@ -151,7 +149,7 @@ async def _ask_audience(update: Update, context: BashkeContext) -> int:
     assert user is not None
     tr = context.tr
     roles = await context.roles(user.id)
-    network = roles.admin or roles.network_coordinator
+    network = roles.sees_network
     rows: list[list[Button]] = []
     if network:
         rows.append([(tr.gettext("Everyone"), callbacks.encode("bcaud", "everyone"))])
@@ -177,7 +175,7 @@ async def chose_audience(update: Update, context: BashkeContext) -> int:
     tr = context.tr
     services = context.services
     roles = await context.roles(user.id)
-    network = roles.admin or roles.network_coordinator
+    network = roles.sees_network
     options: list[tuple[str, str]] = []
     if kind is AudienceKind.EVERYONE:
         return await _confirm(update, context, Audience(kind))

@@ -313,9 +313,7 @@ async def attendance_command(update: Update, context: BashkeContext) -> None:
     """The events this coordinator manages, to pick one for its attendance."""
     user = update.effective_user
     assert user is not None
-    roles = await context.roles(user.id)
-    if not (roles.admin or roles.network_coordinator or roles.coordinator_towns):
-        raise NotAllowed()
+    roles = await context.services.authz.require_coordinator(user.id)
     services = context.services
     events = await services.events.managed(roles)
     tr = context.tr

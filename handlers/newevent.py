@@ -50,9 +50,7 @@ def _text(update: Update) -> str:
 async def start(update: Update, context: BashkeContext) -> int:
     user = update.effective_user
     assert user is not None and context.user_data is not None
-    roles = await context.roles(user.id)
-    if not (roles.admin or roles.network_coordinator or roles.coordinator_towns):
-        raise NotAllowed()
+    await context.services.authz.require_coordinator(user.id)
     context.user_data[DRAFT] = {}
     await show(update, context.tr.gettext("A new event. What is its title? (/cancel to stop)"))
     return TITLE
@@ -83,7 +81,7 @@ async def got_description(update: Update, context: BashkeContext) -> int:
     assert user is not None
     roles = await context.roles(user.id)
     tr = context.tr
-    if roles.admin or roles.network_coordinator:
+    if roles.sees_network:
         await show(
             update,
             tr.gettext("Is it a local event of one town, or international?"),
@@ -121,7 +119,7 @@ async def _ask_town(update: Update, context: BashkeContext) -> int:
     towns = [
         town
         for town in await context.services.towns.list_towns()
-        if roles.admin or roles.network_coordinator or town.id in roles.coordinator_towns
+        if roles.sees_network or town.id in roles.coordinator_towns
     ]
     rows: list[list[Button]] = [
         [(town.name, callbacks.encode("netown", town.id))] for town in towns
@@ -135,7 +133,7 @@ async def got_town(update: Update, context: BashkeContext) -> int:
     assert user is not None
     town = await context.services.towns.get(callbacks.as_int(callbacks.args(update, 1)[0]))
     roles = await context.roles(user.id)
-    if not (roles.admin or roles.network_coordinator or town.id in roles.coordinator_towns):
+    if not (roles.sees_network or town.id in roles.coordinator_towns):
         raise NotAllowed()
     draft = _draft(context)
     draft["town_id"] = town.id

@@ -13,7 +13,7 @@ from bot import charts, deeplinks
 from bot import manual as manual_document
 from bot import votes as vt
 from bot.deeplinks import DeepLink
-from bot.errors import InvalidInput, NotAllowed, NotRegistered
+from bot.errors import InvalidInput, NotRegistered
 from bot.i18n import N_, Translator
 from bot.outbox import OutboxRow, OutgoingMessage
 from bot.roles import Permission
@@ -252,9 +252,7 @@ async def addproposal_command(update: Update, context: BashkeContext) -> None:
     user = update.effective_user
     assert user is not None
     services = context.services
-    roles = await context.roles(user.id)
-    if not (roles.admin or roles.network_coordinator or roles.coordinator_towns):
-        raise NotAllowed()
+    await context.services.authz.require_coordinator(user.id)
     text = (update.message.text or "") if update.message else ""
     body = text.partition(" ")[2]
     number, _, rest = body.strip().partition(" ")
