@@ -148,7 +148,9 @@ async def running_bot(tmp_path: Path, **bot_config: Any) -> AsyncIterator[Bot]:
         finally:
             await app.updater.stop()
             await app.stop()
-            assert app.post_shutdown is not None
+            # run_polling would call these; the harness starts the bot piece by piece.
+            assert app.post_stop is not None and app.post_shutdown is not None
+            await app.post_stop(app)
             await app.post_shutdown(app)
             await app.shutdown()
         assert double.violations == [], "calls Telegram would refuse"
