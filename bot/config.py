@@ -62,7 +62,7 @@ class Config:
     towns: tuple[TownConfig, ...] = ()
     chapters: tuple[ChapterConfig, ...] = ()
     webhook: WebhookConfig | None = None
-    max_concurrent_updates: int = 256
+    max_concurrent_updates: int = 64
     outbox_rate: float = 25.0
     public_channel: int | None = None
     source: Path | None = field(default=None, compare=False)
@@ -126,7 +126,7 @@ def parse_config(
         raise ConfigError("bot.admins", "must be a list of Telegram user ids (positive numbers)")
 
     database = env.get("BASHKE_DATABASE") or _str(bot, "bot.database", "bashke.sqlite3")
-    max_updates = bot.get("max_concurrent_updates", 256)
+    max_updates = bot.get("max_concurrent_updates", 64)
     if not isinstance(max_updates, int) or isinstance(max_updates, bool) or max_updates < 1:
         raise ConfigError("bot.max_concurrent_updates", "must be a whole number of at least 1")
 

@@ -169,7 +169,11 @@ class Outbox:
             "SELECT o.id, o.chat_id, o.kind, o.params, o.subject, o.attempts, o.expires_at,"
             " p.language, p.blocked_at FROM outbox o"
             " LEFT JOIN people p ON p.telegram_id = o.chat_id"
-            " WHERE o.status = 'pending' AND o.not_before <= ?"
+            # The oldest due row of each chat only: one busy chat (a channel, a long
+            # announcement) cannot fill the pass and starve everyone else, and a chat's
+            # messages keep their order.
+            " WHERE o.id IN (SELECT MIN(id) FROM outbox WHERE status = 'pending'"
+            "  AND not_before <= ? GROUP BY chat_id)"
             " ORDER BY o.not_before, o.id LIMIT ?",
             (to_db_time(now), limit + len(skip)),
         )
@@ -254,12 +258,13 @@ class Sender:
     async def run(self) -> None:
         """Deliver until cancelled; sleeps until woken by a new row or the next poll."""
         while True:
+            # Cleared before the pass, so a row queued during it wakes the next one at once.
+            self.outbox.wake.clear()
             try:
                 deferred = await self.deliver_due()
             except Exception:
                 log.exception("the outbox sender failed a pass; trying again")
                 deferred = False
-            self.outbox.wake.clear()
             timeout = 0.05 if deferred else self.poll_interval
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.outbox.wake.wait(), timeout=timeout)
