@@ -45,6 +45,8 @@ class Figures:
     new_per_week: list[tuple[str, int]]
     events: list[EventFigures]
     stories: dict[str, int]
+    # Ballots per round: counts only, network-wide (votes carry no town).
+    votes: list[tuple[str, int]]
 
 
 class StatsService:
@@ -99,9 +101,14 @@ class StatsService:
         stories = await self._db.fetchall(
             "SELECT s.status, COUNT(*) AS n FROM stories s"
             " LEFT JOIN people p ON p.telegram_id = s.author_id"
-            f" WHERE s.status != 'draft' AND ({where} OR s.author_id IS NULL AND {int(network)})"
+            " WHERE s.kind = 'story' AND s.status != 'draft'"
+            f" AND ({where} OR s.author_id IS NULL AND {int(network)})"
             " GROUP BY s.status",
             params,
+        )
+        rounds = await self._db.fetchall(
+            "SELECT r.title, COUNT(b.rowid) AS n FROM rounds r"
+            " LEFT JOIN ballots b ON b.round_id = r.id GROUP BY r.id ORDER BY r.id"
         )
         return Figures(
             network=network,
@@ -114,6 +121,7 @@ class StatsService:
                 for row in events
             ],
             stories={row["status"]: row["n"] for row in stories},
+            votes=[(row["title"], row["n"]) for row in rounds] if network else [],
         )
 
     async def export(self, actor_id: int) -> dict[str, bytes]:

@@ -62,6 +62,9 @@ def stats_text(tr: Translator, figures: Figures) -> str:
                 for state, n in sorted(figures.stories.items())
             )
         )
+    if figures.votes:
+        lines.append("\n" + tr.gettext("Votes per round:"))
+        lines += [f"• {escape(title[:60])}: {n}" for title, n in figures.votes]
     return "\n".join(lines)
 
 

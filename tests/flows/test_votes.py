@@ -98,6 +98,9 @@ async def test_a_vote_from_opening_to_the_manual(tmp_path: Path) -> None:
         )
         assert bot.double.calls_to("sendPhoto")[-1].files["photo"].data.startswith(b"\x89PNG")
 
+        await nora.send("/stats")
+        stats = "\n".join(str(m.get("text")) for m in nora.messages())
+        assert EN.gettext("Votes per round:") in stats and "• Spring vote: 2" in stats
         await marco.send("/manual")
         documents = bot.double.calls_to("sendDocument")[-2:]
         names = [next(iter(c.files.values())).filename for c in documents]
