@@ -112,7 +112,10 @@ async def show_card(update: Update, context: BashkeContext, event_id: int, note:
             ]
         )
         rows.append(
-            [(tr.gettext("Cancel the event"), callbacks.encode("evcancel", event.id, "ask"))]
+            [
+                (tr.gettext("Move"), callbacks.encode("evmove", event.id)),
+                (tr.gettext("Cancel the event"), callbacks.encode("evcancel", event.id, "ask")),
+            ]
         )
     rows.append([(tr.gettext("All events"), callbacks.encode("events", 0))])
     text = (note + "\n\n" if note else "") + event_text(tr, event, status)

@@ -31,7 +31,9 @@ from handlers.render import Button, keyboard, show
 (TITLE, DESCRIPTION, SCOPE, TOWN, START, END, PLACE, CAPACITY, DEADLINE, REMINDERS, PREVIEW) = (
     range(11)
 )
+MOVE_START, MOVE_END = range(11, 13)
 DRAFT = "event_draft"
+MOVING = "event_moving"
 CONVERSATION_TIMEOUT = 30 * 60
 TEXT = filters.TEXT & ~filters.COMMAND
 
@@ -323,6 +325,7 @@ async def save(update: Update, context: BashkeContext) -> int:
 async def cancel(update: Update, context: BashkeContext) -> int:
     if context.user_data is not None:
         context.user_data.pop(DRAFT, None)
+        context.user_data.pop(MOVING, None)
     await show(update, context.tr.gettext("Stopped. Nothing was saved."))
     return ConversationHandler.END
 
@@ -338,6 +341,54 @@ async def timed_out(update: Update, context: BashkeContext) -> None:
                 "Send /newevent to start again."
             )
         )
+
+
+async def start_move(update: Update, context: BashkeContext) -> int:
+    """The card's Move button: new start and end, on the event's own clock."""
+    user = update.effective_user
+    assert user is not None and context.user_data is not None
+    event = await context.services.events.get(callbacks.as_int(callbacks.args(update, 1)[0]))
+    if not await context.services.events.may_manage(await context.roles(user.id), event):
+        raise NotAllowed()
+    context.user_data[MOVING] = {"event_id": event.id, "timezone": event.timezone}
+    await show(
+        update,
+        context.tr.gettext(
+            "When does it start now? Write the date and time in {timezone}, like this: {example}"
+        ).format(timezone=event.timezone, example=ev.DATE_TIME_EXAMPLE),
+    )
+    return MOVE_START
+
+
+async def got_move_start(update: Update, context: BashkeContext) -> int:
+    assert context.user_data is not None
+    moving = context.user_data[MOVING]
+    moving["starts_at"] = ev.parse_local_time(_text(update), moving["timezone"])
+    if moving["starts_at"] <= context.services.events.clock():
+        raise InvalidInput(N_("The start is in the past. Please give a future date and time."))
+    await show(
+        update,
+        context.tr.gettext("When does it end? Write the time (like 20:00), or a date and time."),
+    )
+    return MOVE_END
+
+
+async def got_move_end(update: Update, context: BashkeContext) -> int:
+    user = update.effective_user
+    assert user is not None and context.user_data is not None
+    moving = context.user_data[MOVING]
+    ends = ev.parse_local_time(_text(update), moving["timezone"], day_of=moving["starts_at"])
+    event = await context.services.events.move(
+        user.id, moving["event_id"], moving["starts_at"], ends
+    )
+    context.user_data.pop(MOVING, None)
+    await show_card(
+        update,
+        context,
+        event.id,
+        note=context.tr.gettext("The event has new times; everyone on it is being told."),
+    )
+    return ConversationHandler.END
 
 
 async def expected_text(update: Update, context: BashkeContext) -> None:
@@ -361,7 +412,10 @@ def register(app: BashkeApp) -> None:
 
 def _conversation(step: Any) -> ConversationHandler[Any]:
     return ConversationHandler(
-        entry_points=[CommandHandler("newevent", start, filters=filters.ChatType.PRIVATE)],
+        entry_points=[
+            CommandHandler("newevent", start, filters=filters.ChatType.PRIVATE),
+            CallbackQueryHandler(start_move, pattern=callbacks.pattern("evmove")),
+        ],
         states={
             TITLE: step(got_title),
             DESCRIPTION: step(got_description),
@@ -374,6 +428,8 @@ def _conversation(step: Any) -> ConversationHandler[Any]:
             DEADLINE: step(got_deadline) + step(got_deadline, "nedeadline"),
             REMINDERS: step(got_reminders) + step(got_reminders, "neremind"),
             PREVIEW: step(save, "nesave"),
+            MOVE_START: step(got_move_start),
+            MOVE_END: step(got_move_end),
             ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, timed_out)],
         },
         fallbacks=[

@@ -177,6 +177,39 @@ async def test_the_life_of_an_event(tmp_path: Path) -> None:
             assert len(got) == expected, person.first_name
 
 
+async def test_moving_an_event_tells_everyone_on_it(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as bot:
+        services = bot.services
+        giulia = bot.person("Giulia", "it")
+        await giulia.onboard("it")
+        await services.staff.grant(ADMIN_ID, giulia.telegram_id, "coordinator", "bari")
+        from tests.test_events import draft
+
+        bari = (await services.towns.by_slug("bari")).id
+        event = await services.events.create(giulia.telegram_id, draft(services, bari))
+        drita = bot.person("Drita", "sq")
+        await drita.onboard("sq")
+        await drita.send(f"/start ev_{event.id}")
+        await drita.tap(SQ.gettext("Join"))
+        new_day = (event.starts_at + timedelta(days=2)).strftime("%Y-%m-%d")
+        await giulia.send(f"/start ev_{event.id}")
+        await giulia.tap(IT.gettext("Move"))
+        await giulia.send("yesterday")
+        await giulia.send(f"{new_day} 17:00")
+        await giulia.send("19:30")
+        assert giulia.last_text.startswith(
+            IT.gettext("The event has new times; everyone on it is being told.")
+        )
+        await bot.double.wait_for(to(drita, SQ.gettext("📣 This event has new times:")), timeout=10)
+        moved = await services.events.get(event.id)
+        assert moved.starts_at - event.starts_at > timedelta(days=1)
+        # Drita's reminders moved with it.
+        reminders = await services.db.fetchall(
+            "SELECT not_before FROM outbox WHERE kind = 'event_reminder' AND status = 'pending'"
+        )
+        assert len(reminders) == 2
+
+
 async def test_participants_cannot_manage_events(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as bot:
         eve = bot.person("Eve", "it")
@@ -199,6 +232,7 @@ async def test_participants_cannot_manage_events(tmp_path: Path) -> None:
             f"att:{event.id}",
             f"evcancel:{event.id}:yes",
             f"evcancel:{event.id}:ask",
+            f"evmove:{event.id}",
             "join:999999",
             "join:abc",
             "nesave:yes",
@@ -207,5 +241,5 @@ async def test_participants_cannot_manage_events(tmp_path: Path) -> None:
         assert not (await bot.services.events.get(event.id)).cancelled
         assert bot.double.calls_to("sendPhoto") == []
         alerts = eve.alerts()
-        assert alerts.count(refusal) == 4
+        assert alerts.count(refusal) == 5
         assert IT.gettext("That event does not exist (any more).") in alerts
