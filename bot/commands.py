@@ -37,6 +37,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("addproposal", N_("Add a proposal to the manual"), Role.COORDINATOR),
     Command("newround", N_("Open a vote on the proposals"), Role.COORDINATOR),
     Command("proposals", N_("Open or close proposals by participants"), Role.COORDINATOR),
+    Command("chapter", N_("Add a chapter, or name one in a language"), Role.COORDINATOR),
     Command("broadcast", N_("Send an announcement"), Role.COORDINATOR),
     Command("broadcasts", N_("How your announcements are going"), Role.COORDINATOR),
     Command("stats", N_("Figures: participants, events, stories"), Role.COORDINATOR),

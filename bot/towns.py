@@ -9,10 +9,11 @@ from bot import audit
 from bot.config import SLUG_PATTERN, ChapterConfig, TownConfig
 from bot.db import Database, now_text
 from bot.errors import InvalidInput, NotFound
-from bot.i18n import N_
+from bot.i18n import LANGUAGES, N_
 from bot.roles import Authorizer, Permission
 
 MAX_TOWN_NAME = 64
+MAX_CHAPTER_TITLE = 80
 
 
 @dataclass(frozen=True)
@@ -108,3 +109,54 @@ class TownService:
             )
             await audit.record(tx, actor_id, "add_town", slug, timezone)
         return Town(id=town_id, slug=slug, name=name, timezone=timezone)
+
+    async def add_chapter(self, actor_id: int, slug: str, language: str, title: str) -> int:
+        """A new chapter of the manual, at the end; network coordinators only."""
+        await self._authz.require(actor_id, Permission.COORDINATE, None)
+        slug = slug.strip().lower()
+        if not SLUG_PATTERN.match(slug):
+            raise InvalidInput(
+                N_("The short name must be lowercase letters, digits, - or _ (at most 32).")
+            )
+        title = _chapter_title(language, title)
+        async with self._db.transaction() as tx:
+            if await tx.fetchval("SELECT 1 FROM chapters WHERE slug = ?", (slug,)):
+                raise InvalidInput(N_("A chapter called “{slug}” exists already."), slug=slug)
+            position = int(await tx.fetchval("SELECT IFNULL(MAX(position), 0) + 1 FROM chapters"))
+            chapter_id = await tx.insert(
+                "INSERT INTO chapters (slug, position, created_at) VALUES (?, ?, ?)",
+                (slug, position, now_text()),
+            )
+            await tx.execute(
+                "INSERT INTO chapter_titles (chapter_id, language, title) VALUES (?, ?, ?)",
+                (chapter_id, language, title),
+            )
+            await audit.record(tx, actor_id, "add_chapter", slug)
+        return chapter_id
+
+    async def set_chapter_title(
+        self, actor_id: int, chapter_id: int, language: str, title: str
+    ) -> None:
+        """A chapter's title in one language (a translation, or a better wording)."""
+        await self._authz.require(actor_id, Permission.COORDINATE, None)
+        title = _chapter_title(language, title)
+        async with self._db.transaction() as tx:
+            if not await tx.fetchval("SELECT 1 FROM chapters WHERE id = ?", (chapter_id,)):
+                raise NotFound(N_("That chapter does not exist (any more)."))
+            await tx.execute(
+                "INSERT INTO chapter_titles (chapter_id, language, title) VALUES (?, ?, ?)"
+                " ON CONFLICT (chapter_id, language) DO UPDATE SET title = excluded.title",
+                (chapter_id, language, title),
+            )
+            await audit.record(tx, actor_id, "chapter_title", str(chapter_id), language)
+
+
+def _chapter_title(language: str, title: str) -> str:
+    if language not in LANGUAGES:
+        raise InvalidInput(N_("I do not know that language."))
+    title = " ".join(title.split())
+    if not title or len(title) > MAX_CHAPTER_TITLE:
+        raise InvalidInput(
+            N_("The title must be 1 to {limit} characters."), limit=MAX_CHAPTER_TITLE
+        )
+    return title

@@ -305,6 +305,43 @@ async def newround_command(update: Update, context: BashkeContext) -> None:
     )
 
 
+async def chapter_command(update: Update, context: BashkeContext) -> None:
+    """/chapter add SLUG Title, or /chapter title NUMBER LANGUAGE Title (network coordinators)."""
+    user = update.effective_user
+    assert user is not None
+    services = context.services
+    await services.authz.require(user.id, Permission.COORDINATE, None)
+    args = context.args or []
+    tr = context.tr
+    chapters = await services.stories.chapters(tr.language, services.config.default_language)
+    if len(args) >= 3 and args[0] == "add":
+        await services.towns.add_chapter(user.id, args[1], tr.language, " ".join(args[2:]))
+    elif (
+        len(args) >= 4
+        and args[0] == "title"
+        and args[1].isdigit()
+        and 1 <= int(args[1]) <= len(chapters)
+    ):
+        await services.towns.set_chapter_title(
+            user.id, chapters[int(args[1]) - 1][0], args[2], " ".join(args[3:])
+        )
+    else:
+        raise InvalidInput(
+            N_(
+                "Usage: /chapter add SHORT_NAME Title, or /chapter title NUMBER LANGUAGE Title "
+                "(LANGUAGE is sq, en, it, uk or ar). Chapters: {chapters}"
+            ),
+            chapters="; ".join(f"{i}. {escape(t)}" for i, (_, t) in enumerate(chapters, 1)),
+        )
+    chapters = await services.stories.chapters(tr.language, services.config.default_language)
+    await show(
+        update,
+        tr.gettext("Saved. The manual's chapters:")
+        + "\n"
+        + "\n".join(f"{i}. {escape(t)}" for i, (_, t) in enumerate(chapters, 1)),
+    )
+
+
 # Notices --------------------------------------------------------------------------------------
 
 
@@ -342,6 +379,7 @@ def register(app: BashkeApp) -> None:
         ("manual", manual_command),
         ("addproposal", addproposal_command),
         ("newround", newround_command),
+        ("chapter", chapter_command),
     ):
         app.add_handler(CommandHandler(name, callback, filters=private))
     for action, callback in (("rd", open_round_card), ("vt", cast), ("res", show_results)):

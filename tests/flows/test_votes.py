@@ -42,6 +42,11 @@ async def test_a_vote_from_opening_to_the_manual(tmp_path: Path) -> None:
         assert nora.last_text.startswith(EN.gettext("The proposal is added."))
         await nora.send("/addproposal 9 Nope | Out of range")
         assert nora.last_text.startswith("Usage: /addproposal")
+        await nora.send("/chapter add welcome Welcoming newcomers")
+        assert "2. Welcoming newcomers" in nora.last_text
+        await nora.send("/chapter title 2 it Accogliere chi arriva")
+        await nora.send("/chapter title 9 it Nope")
+        assert nora.last_text.startswith("Usage: /chapter")
         await nora.send("/newround 48 Spring vote")
         assert "?start=vote_1" in nora.last_text
 
@@ -107,6 +112,7 @@ async def test_a_vote_from_opening_to_the_manual(tmp_path: Path) -> None:
         assert names == ["bashke-manual-it.md", "bashke-manual-it.html"]
         html = next(iter(documents[1].files.values())).data.decode()
         assert "<h3>Shared meals</h3>" in html and 'lang="it"' in html
+        assert "Accogliere chi arriva" in html  # the chapter added at run time, in Italian
         markdown = next(iter(documents[0].files.values())).data.decode()
         assert "### Shared meals" in markdown
         assert IT.gettext("Supported by {share}% of {votes} votes.").format(
