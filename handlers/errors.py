@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import TelegramError
+from telegram.error import NetworkError, TelegramError
 
 from bot.errors import UserFacingError
 from handlers.context import BashkeContext, load_reader
@@ -15,6 +15,10 @@ log = logging.getLogger(__name__)
 
 async def on_error(update: object, context: BashkeContext) -> None:
     error = context.error
+    if update is None and isinstance(error, NetworkError):
+        # Polling could not reach Telegram; python-telegram-bot tries again by itself.
+        log.warning("cannot reach the Bot API (%s); retrying", error)
+        return
     # The error handler gets a fresh context: find out again whom to answer, and in which language.
     await load_reader(update, context)
     tr = context.tr
