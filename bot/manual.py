@@ -61,7 +61,7 @@ class ManualService:
 
 def _result_line(tr: Translator, result: ProposalResult) -> str:
     share = round((result.overall.share or 0) * 100)
-    line = tr.gettext("Supported by {share}% of {votes} votes.").format(
+    line = tr.gettext("Support: {share}%, {votes} votes.").format(
         share=share, votes=result.overall.votes
     )
     if result.supported_by_both:

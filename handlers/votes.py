@@ -190,7 +190,7 @@ def results_chart(tr: Translator, voting_round: Round, results: list[ProposalRes
             (tr.gettext(GROUP_LABELS["resident"]), [share(r.groups["resident"]) for r in results]),
             (tr.gettext(GROUP_LABELS["newcomer"]), [share(r.groups["newcomer"]) for r in results]),
         ],
-        unit=tr.gettext("% support"),
+        unit=tr.gettext("Support (per cent)"),
     )
 
 

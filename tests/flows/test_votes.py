@@ -115,7 +115,7 @@ async def test_a_vote_from_opening_to_the_manual(tmp_path: Path) -> None:
         assert "Accogliere chi arriva" in html  # the chapter added at run time, in Italian
         markdown = next(iter(documents[0].files.values())).data.decode()
         assert "### Shared meals" in markdown
-        assert IT.gettext("Supported by {share}% of {votes} votes.").format(
+        assert IT.gettext("Support: {share}%, {votes} votes.").format(
             share=100, votes=2
         ) in markdown.replace("\\", "")
 
