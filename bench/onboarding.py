@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +23,9 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from bench._bot_process import bashke_config
+from bot.config import Config
+from bot.config import DEFAULT_MAX_CONCURRENT_UPDATES
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Catalogs
 from handlers.onboarding import SELF_DESCRIPTIONS
 from tests.botapi import BotApiDouble
@@ -30,6 +33,7 @@ from tests.botapi import BotApiDouble
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:AAbench-token-for-the-bot-api-double"
 REPLY_TIMEOUT = 180.0
+DATABASE = "bashke.db"  # in each session's scratch folder
 TOWNS = ("Bari", "Shkodër")
 STEPS = ("start", "language", "consent", "town", "description")
 STEP_NAMES = {
@@ -92,7 +96,7 @@ class BotProcess:
         cls, kind: str, double: BotApiDouble, workdir: Path, concurrency: int, script: Path | None
     ) -> BotProcess:
         log = workdir / f"{kind}.stderr.log"
-        database = str(workdir / "bashke.db")
+        database = str(workdir / DATABASE)
         args = [kind, double.base_url, double.base_file_url, TOKEN, database, str(concurrency)]
         if script is not None:
             args.append(str(script))
@@ -153,12 +157,36 @@ class Phase:
     calls: list[Any]  # the double's Call objects made while handling the phase
 
 
+def push_onboarding(double: BotApiDouble, person: Person, step: str) -> str:
+    """Send this person's update of the onboarding step; return its replay key."""
+    tr = CATALOGS.translator(person.language)
+    if step == "start":
+        double.send_text(person.user, "/start")
+        return f"{person.telegram_id} /start"
+    label = {
+        "language": LANGUAGE_NAMES[person.language],
+        "consent": tr.gettext("I agree"),
+        "town": person.town,
+        "description": tr.gettext(person.description),
+    }[step]
+    message_id, data = double.find_button(person.telegram_id, label)
+    double.tap(person.user, message_id, data)
+    return f"{person.telegram_id} {data}"
+
+
+# Sends a person's update for a step to the double; returns its replay key ("user_id text").
+Pusher = Callable[[BotApiDouble, Person, str], str]
+# Fills a session's database through the services, with the bot's own config, before it starts.
+Prepare = Callable[[Config], Awaitable[None]]
+
+
 @dataclass
 class Session:
     """A fresh Bot API double in this process and one bot process talking to it."""
 
     double: BotApiDouble
     bot: BotProcess
+    pusher: Pusher = push_onboarding
     pushed: int = 0
     # "user_id update_key" -> the calls made for that update (routing parameters dropped).
     script: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
@@ -168,26 +196,15 @@ class Session:
     _loop_cpu: float = 0.0
 
     def push(self, person: Person, step: str) -> str:
-        """Send this person's update of the onboarding step; return its replay key."""
-        tr = CATALOGS.translator(person.language)
-        if step == "start":
-            self.double.send_text(person.user, "/start")
-            return f"{person.telegram_id} /start"
-        label = {
-            "language": LANGUAGE_NAMES[person.language],
-            "consent": tr.gettext("I agree"),
-            "town": person.town,
-            "description": tr.gettext(person.description),
-        }[step]
-        message_id, data = self.double.find_button(person.telegram_id, label)
-        self.double.tap(person.user, message_id, data)
-        return f"{person.telegram_id} {data}"
+        """Send this person's update of the step; return its replay key."""
+        return self.pusher(self.double, person, step)
 
     def _tap_key(self, person: Person, step: str, queries: dict[str, str]) -> str:
         key = self.push(person, step)
-        if step != "start":
-            # Just pushed and not yet fetched (nothing awaited since): the last queued update.
-            queries[self.double.pending_updates[-1]["callback_query"]["id"]] = key
+        # Just pushed and not yet fetched (nothing awaited since): the last queued update.
+        update = self.double.pending_updates[-1]
+        if "callback_query" in update:
+            queries[update["callback_query"]["id"]] = key
         return key
 
     def _record(self, calls: Sequence[Any], keys: dict[int, str], queries: dict[str, str]) -> None:
@@ -256,13 +273,31 @@ class Lab:
     concurrency: int
 
     @asynccontextmanager
-    async def session(self, kind: str, script: Path | None = None) -> AsyncIterator[Session]:
-        """A new double and a new bot process with an empty database, closed afterwards."""
+    async def session(
+        self,
+        kind: str,
+        script: Path | None = None,
+        *,
+        pusher: Pusher = push_onboarding,
+        prepare: Prepare | None = None,
+    ) -> AsyncIterator[Session]:
+        """A new double and a new bot process, closed afterwards.
+
+        The database is empty unless ``prepare`` fills it first, given the config the bot
+        process will build (same database file, same admins, towns and chapters).
+        """
         with tempfile.TemporaryDirectory(dir=self.workdir, prefix=f"{kind}-") as tmp:
             async with BotApiDouble(token=TOKEN) as double:
+                if prepare is not None:
+                    database = str(Path(tmp) / DATABASE)
+                    await prepare(
+                        bashke_config(
+                            TOKEN, double.base_url, double.base_file_url, database, self.concurrency
+                        )
+                    )
                 bot = await BotProcess.start(kind, double, Path(tmp), self.concurrency, script)
                 try:
-                    yield Session(double, bot)
+                    yield Session(double, bot, pusher)
                 finally:
                     await bot.close()
 
@@ -320,22 +355,24 @@ async def control_overhead(bot: BotProcess, rounds: int = 200) -> float:
 class Tally:
     """One bot's CPU seconds over a crowd: per step, and outside the event loop's thread."""
 
-    steps: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STEPS, 0.0))
+    steps: dict[str, float] = field(default_factory=dict)
     elsewhere: float = 0.0
 
 
-async def interleaved(sessions: dict[str, Session], people: Sequence[Person]) -> dict[str, Tally]:
+async def interleaved(
+    sessions: dict[str, Session], people: Sequence[Person], steps: Sequence[str] = STEPS
+) -> dict[str, Tally]:
     """Every bot gets each update in turn before the next update; who goes first alternates.
 
     On a shared machine the load changes from second to second: taking turns update by update
     lets a busier or quieter moment touch both bots alike.
     """
-    tallies = {kind: Tally() for kind in sessions}
+    tallies = {kind: Tally(dict.fromkeys(steps, 0.0)) for kind in sessions}
     for s in sessions.values():
         await s.mark()
     order = list(sessions)
     for i, person in enumerate(people):
-        for step in STEPS:
+        for step in steps:
             for kind in order if i % 2 == 0 else reversed(order):
                 spent, elsewhere = await sessions[kind].one(person, step)
                 tallies[kind].steps[step] += spent
@@ -485,14 +522,11 @@ def code_version() -> str:
     return f"{head} with uncommitted changes" if dirty else head
 
 
-def print_header() -> None:
+def print_header(name: str = "onboarding") -> None:
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     # httpcore retries a failed `import sniffio` on every lock it makes when sniffio is absent.
     sniffio = "installed" if importlib.util.find_spec("sniffio") else "absent"
-    print(
-        f"Bashkë onboarding benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC,"
-        f" code {code_version()}"
-    )
+    print(f"Bashkë {name} benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, code {code_version()}")
     print(
         f"Python {platform.python_version()} · python-telegram-bot {version('python-telegram-bot')}"
         f" · httpx {version('httpx')} · httpcore {version('httpcore')} (sniffio {sniffio})"
@@ -642,7 +676,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--bare-burst", action="store_true", help="also time bare PTB in figure 2 (slow)"
     )
     parser.add_argument(
-        "--concurrency", type=int, default=256, help="bot.max_concurrent_updates of both bots"
+        "--concurrency",
+        type=int,
+        default=DEFAULT_MAX_CONCURRENT_UPDATES,
+        help="bot.max_concurrent_updates of both bots (default: the configuration's)",
     )
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of Bashkë")
     parser.add_argument("--top", type=int, default=20, help="functions in the cProfile listing")

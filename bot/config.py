@@ -18,6 +18,8 @@ TOKEN_PATTERN = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{20,}$")
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 DEFAULT_CONFIG_PATHS = (Path("config.toml"), PROJECT_ROOT / "config.toml")
 EXAMPLE_CONFIG = PROJECT_ROOT / "config.example.toml"
+# More is not faster: httpx's connection pool slows with each connection it holds.
+DEFAULT_MAX_CONCURRENT_UPDATES = 64
 
 
 class ConfigError(Exception):
@@ -62,7 +64,7 @@ class Config:
     towns: tuple[TownConfig, ...] = ()
     chapters: tuple[ChapterConfig, ...] = ()
     webhook: WebhookConfig | None = None
-    max_concurrent_updates: int = 64
+    max_concurrent_updates: int = DEFAULT_MAX_CONCURRENT_UPDATES
     outbox_rate: float = 25.0
     public_channel: int | None = None
     source: Path | None = field(default=None, compare=False)
@@ -126,7 +128,7 @@ def parse_config(
         raise ConfigError("bot.admins", "must be a list of Telegram user ids (positive numbers)")
 
     database = env.get("BASHKE_DATABASE") or _str(bot, "bot.database", "bashke.sqlite3")
-    max_updates = bot.get("max_concurrent_updates", 64)
+    max_updates = bot.get("max_concurrent_updates", DEFAULT_MAX_CONCURRENT_UPDATES)
     if not isinstance(max_updates, int) or isinstance(max_updates, bool) or max_updates < 1:
         raise ConfigError("bot.max_concurrent_updates", "must be a whole number of at least 1")
 
