@@ -24,8 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._bot_process import bashke_config
-from bot.config import Config
-from bot.config import DEFAULT_MAX_CONCURRENT_UPDATES
+from bot.config import DEFAULT_MAX_CONCURRENT_UPDATES, Config
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Catalogs
 from handlers.onboarding import SELF_DESCRIPTIONS
 from tests.botapi import BotApiDouble
