@@ -39,15 +39,16 @@ from telegram.ext import (
     filters,
 )
 
-from bot.config import parse_config
+from bot.config import Config, parse_config
 from bot.db import Database
 from bot.services import Services
 from handlers.application import ALLOWED_UPDATES, build_application
 from handlers.processor import PerPersonUpdateProcessor
 
 # The towns of the flow tests (tests/conftest.py), so the keyboards are the ones tests check.
+ADMIN_ID = 900
 RAW_CONFIG: dict[str, Any] = {
-    "bot": {"default_language": "en", "timezone": "Europe/Tirane", "admins": [900]},
+    "bot": {"default_language": "en", "timezone": "Europe/Tirane", "admins": [ADMIN_ID]},
     "towns": [
         {"slug": "shkoder", "name": "Shkodër", "timezone": "Europe/Tirane"},
         {"slug": "bari", "name": "Bari", "timezone": "Europe/Rome"},
@@ -154,6 +155,20 @@ def build_bare(
     return app
 
 
+def bashke_config(
+    token: str, base_url: str, base_file_url: str, database: str, concurrency: int
+) -> Config:
+    """Bashkë's config in the bot process; a benchmark preparing its database uses it too."""
+    env = {
+        "BOT_TOKEN": token,
+        "BASHKE_DATABASE": database,
+        "BASHKE_API_BASE_URL": base_url,
+        "BASHKE_API_BASE_FILE_URL": base_file_url,
+    }
+    raw = {**RAW_CONFIG, "bot": {**RAW_CONFIG["bot"], "max_concurrent_updates": concurrency}}
+    return parse_config(raw, env)
+
+
 def load_script(path: str) -> Script:
     with open(path, encoding="utf-8") as handle:
         raw: dict[str, list[list[Any]]] = json.load(handle)
@@ -222,17 +237,7 @@ async def main(argv: list[str]) -> None:
 
     counter: Counter
     if kind == "bashke":
-        env = {
-            "BOT_TOKEN": token,
-            "BASHKE_DATABASE": database,
-            "BASHKE_API_BASE_URL": base_url,
-            "BASHKE_API_BASE_FILE_URL": base_file_url,
-        }
-        raw = {
-            **RAW_CONFIG,
-            "bot": {**RAW_CONFIG["bot"], "max_concurrent_updates": int(concurrency)},
-        }
-        config = parse_config(raw, env)
+        config = bashke_config(token, base_url, base_file_url, database, int(concurrency))
         app: AnyApp = build_application(Services.build(config, Database(config.database)))
         processor = app.update_processor
         assert isinstance(processor, PerPersonUpdateProcessor)

@@ -407,14 +407,14 @@ async def cpu_per_update(lab: Lab, people: int, warmup: int, repeats: int) -> Cp
             steps[kind].append(tally.steps)
             threads[kind].append(tally.elsewhere)
     calls_per_step = {
-        step: " + ".join(_short(m) for m in sorted(methods))
+        step: " + ".join(short_method(m) for m in sorted(methods))
         for step, methods in reference.methods.items()
     }
     control_us = statistics.median(control) * 1e6
     return CpuResult(steps, threads, people, compared, calls_per_step, control_us)
 
 
-def _short(method: str) -> str:
+def short_method(method: str) -> str:
     return {"answerCallbackQuery": "answer", "editMessageText": "edit", "sendMessage": "send"}.get(
         method, method
     )
