@@ -6,12 +6,13 @@ import gettext
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from io import BytesIO
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_datetime, format_skeleton, format_time
+from babel.dates import format_datetime, format_time, match_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -65,7 +66,9 @@ class Translator:
     def when(self, start: datetime, end: datetime, timezone: str) -> str:
         """An event's date and times, e.g. "Sat, December 5, 2026, 18:00–20:00" in its own zone."""
         zone = ZoneInfo(timezone)
-        day = format_skeleton("yMMMMEEEEd", start, tzinfo=zone, locale=self.locale)
+        day = format_datetime(
+            start, _skeleton_pattern(self.language, "yMMMMEEEEd"), tzinfo=zone, locale=self.locale
+        )
         starts = format_time(start, "short", tzinfo=zone, locale=self.locale)
         if start.astimezone(zone).date() == end.astimezone(zone).date():
             ends = format_time(end, "short", tzinfo=zone, locale=self.locale)
@@ -76,6 +79,15 @@ class Translator:
     @property
     def is_rtl(self) -> bool:
         return self.locale.character_order == "right-to-left"
+
+
+@cache
+def _skeleton_pattern(language: str, skeleton: str) -> str:
+    """The locale's pattern for a skeleton; Babel would search all skeletons on every call."""
+    skeletons = Locale.parse(language).datetime_skeletons
+    if skeleton not in skeletons:
+        skeleton = match_skeleton(skeleton, skeletons) or skeleton
+    return str(skeletons[skeleton])
 
 
 class Catalogs:
