@@ -15,7 +15,8 @@ from tests.botapi import BotApiDouble, Call
 from tests.conftest import TOKEN
 
 SQ = Catalogs().translator("sq")
-USER = {"id": 4242, "is_bot": False, "first_name": "Drita", "language_code": "sq"}
+USER_ID = 4242
+USER = {"id": USER_ID, "is_bot": False, "first_name": "Drita", "language_code": "sq"}
 
 
 def _sent_to_user(method: str, text: str | None = None):  # type: ignore[no-untyped-def]
@@ -52,7 +53,7 @@ async def test_the_cli_runs_the_bot_and_creates_the_database(tmp_path: Path) -> 
             await double.wait_for(lambda c: c.method == "setMyCommands", timeout=30)
             double.send_text(USER, "/start")
             await double.wait_for(_sent_to_user("sendMessage"), timeout=15)
-            message_id, data = double.find_button(USER["id"], "Shqip")
+            message_id, data = double.find_button(USER_ID, "Shqip")
             double.tap(USER, message_id, data)
             await double.wait_for(
                 lambda c: (
@@ -61,7 +62,7 @@ async def test_the_cli_runs_the_bot_and_creates_the_database(tmp_path: Path) -> 
                 ),
                 timeout=15,
             )
-            message_id, data = double.find_button(USER["id"], SQ.gettext("I agree"))
+            message_id, data = double.find_button(USER_ID, SQ.gettext("I agree"))
             double.tap(USER, message_id, data)
             await double.wait_for(
                 lambda c: (

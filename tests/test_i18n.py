@@ -36,7 +36,7 @@ def catalog(language: str) -> Catalog:
         return read_po(handle, locale=language)
 
 
-def _key(message_id: str | tuple[str, ...]) -> str:
+def _key(message_id: str | tuple[str, ...] | list[str]) -> str:
     return message_id if isinstance(message_id, str) else message_id[0]
 
 
@@ -55,7 +55,9 @@ def test_every_message_is_translated_faithfully(language: str) -> None:
         if not message.id:
             continue
         sources = [message.id] if isinstance(message.id, str) else list(message.id)
-        strings = [message.string] if isinstance(message.string, str) else list(message.string)
+        strings = (
+            [message.string] if isinstance(message.string, str) else list(message.string or ())
+        )
         if not all(strings) or message.fuzzy:
             problems.append(f"untranslated: {sources[0]!r}")
             continue
@@ -76,7 +78,7 @@ def test_plural_forms_are_the_languages_own(language: str) -> None:
     assert catalog(language).num_plurals == expected.num_plurals
     for message in catalog(language):
         if message.pluralizable and language != SOURCE_LANGUAGE:
-            assert len(message.string) == expected.num_plurals, message.id
+            assert len(message.string or ()) == expected.num_plurals, message.id
 
 
 def test_each_reader_gets_their_own_language() -> None:

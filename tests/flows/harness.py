@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,11 +16,25 @@ from bot.services import Services
 from handlers.application import ALLOWED_UPDATES, build_application
 from handlers.context import BashkeApp
 from handlers.processor import PerPersonUpdateProcessor
-from tests.botapi import BotApiDouble, visible_text
+from tests.botapi import BotApiDouble, Call, visible_text
 from tests.conftest import TOKEN, make_config
 
 SETTLE_TIMEOUT = 10.0
 CATALOGS = Catalogs()
+
+
+def sent_to(chat: int | Person, text: str) -> Callable[[Call], bool]:
+    """Matches a message the bot sent to a chat (or a person) whose HTML text contains text."""
+    chat_id = chat.telegram_id if isinstance(chat, Person) else chat
+
+    def matches(call: Call) -> bool:
+        return (
+            call.method == "sendMessage"
+            and call.params.get("chat_id") == chat_id
+            and text in str(call.params.get("text", ""))
+        )
+
+    return matches
 
 
 def seen(html: str) -> str:

@@ -9,9 +9,8 @@ from zoneinfo import ZoneInfo
 
 from bot.i18n import Catalogs
 from bot.roles import Role
-from tests.botapi import Call
 from tests.conftest import ADMIN_ID
-from tests.flows.harness import running_bot
+from tests.flows.harness import running_bot, sent_to
 
 CATALOGS = Catalogs()
 EN = CATALOGS.translator("en")
@@ -19,17 +18,6 @@ SQ = CATALOGS.translator("sq")
 IT = CATALOGS.translator("it")
 ENGLISH = "The spring gathering is on Saturday! Bring <3 & friends"
 ALBANIAN = "Takimi i pranverës është të shtunën! Sillni <3 & miq"
-
-
-def sent_to(chat_id: int, text: str):  # type: ignore[no-untyped-def]
-    def matches(call: Call) -> bool:
-        return (
-            call.method == "sendMessage"
-            and call.params.get("chat_id") == chat_id
-            and text in str(call.params.get("text", ""))
-        )
-
-    return matches
 
 
 async def test_compose_in_two_languages_schedule_and_deliver(tmp_path: Path) -> None:

@@ -8,25 +8,14 @@ from html import escape
 from pathlib import Path
 
 from bot.i18n import Catalogs
-from tests.botapi import Call
 from tests.conftest import ADMIN_ID
-from tests.flows.harness import Person, running_bot
+from tests.flows.harness import running_bot
+from tests.flows.harness import sent_to as to
 
 CATALOGS = Catalogs()
 IT = CATALOGS.translator("it")
 SQ = CATALOGS.translator("sq")
 TITLE = "Cena <condivisa> & musica"
-
-
-def to(person: Person, text: str):  # type: ignore[no-untyped-def]
-    def matches(call: Call) -> bool:
-        return (
-            call.method == "sendMessage"
-            and call.params.get("chat_id") == person.telegram_id
-            and text in str(call.params.get("text", ""))
-        )
-
-    return matches
 
 
 async def test_the_life_of_an_event(tmp_path: Path) -> None:
@@ -172,9 +161,9 @@ async def test_the_life_of_an_event(tmp_path: Path) -> None:
         # The 2 h reminders went out too: each registered person got exactly two, Drita none.
         for person in (besa, arta):
             await bot.double.wait_for(to(person, reminder), timeout=10, start=before_start)
-        for person, expected in ((besa, 2), (arta, 2), (drita, 0)):
+        for person, count in ((besa, 2), (arta, 2), (drita, 0)):
             got = [c for c in bot.double.calls if to(person, reminder)(c)]
-            assert len(got) == expected, person.first_name
+            assert len(got) == count, person.first_name
 
 
 async def test_moving_an_event_tells_everyone_on_it(tmp_path: Path) -> None:

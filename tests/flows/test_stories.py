@@ -6,25 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.i18n import Catalogs, Translator
-from tests.botapi import Call
 from tests.conftest import ADMIN_ID
 from tests.flows.harness import Person, running_bot
+from tests.flows.harness import sent_to as sent
 
 CATALOGS = Catalogs()
 EN = CATALOGS.translator("en")
 UK = CATALOGS.translator("uk")
 CHANNEL = -1001234567890
-
-
-def sent(chat_id: int, text: str):  # type: ignore[no-untyped-def]
-    def matches(call: Call) -> bool:
-        return (
-            call.method == "sendMessage"
-            and call.params.get("chat_id") == chat_id
-            and text in str(call.params.get("text", ""))
-        )
-
-    return matches
 
 
 async def write_story(person: Person, tr: Translator, text: str, anonymous: bool) -> None:

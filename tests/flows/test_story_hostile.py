@@ -21,9 +21,9 @@ from bot.i18n import Catalogs, Translator
 from bot.outbox import OutboxRow
 from bot.services import Services
 from bot.stories import AlreadyDecided, Story, utf16_units
-from tests.botapi import Call
 from tests.conftest import ADMIN_ID
 from tests.flows.harness import Bot, Person, running_bot
+from tests.flows.harness import sent_to as sent
 
 CATALOGS = Catalogs()
 EN = CATALOGS.translator("en")
@@ -88,17 +88,6 @@ def alerts_since(bot: Bot, start: int) -> list[str]:
         for call in bot.double.calls[start:]
         if call.method == "answerCallbackQuery" and call.params.get("text")
     ]
-
-
-def sent(chat_id: int, text: str):  # type: ignore[no-untyped-def]
-    def matches(call: Call) -> bool:
-        return (
-            call.method == "sendMessage"
-            and call.params.get("chat_id") == chat_id
-            and text in str(call.params.get("text", ""))
-        )
-
-    return matches
 
 
 def text_of(person: Person, message_id: int) -> str:

@@ -8,25 +8,14 @@ from pathlib import Path
 
 from bot.i18n import Catalogs
 from bot.roles import Role
-from tests.botapi import Call
 from tests.conftest import ADMIN_ID
 from tests.flows.harness import running_bot
+from tests.flows.harness import sent_to as to
 
 CATALOGS = Catalogs()
 AR = CATALOGS.translator("ar")
 IT = CATALOGS.translator("it")
 EN = CATALOGS.translator("en")
-
-
-def to(chat_id: int, text: str):  # type: ignore[no-untyped-def]
-    def matches(call: Call) -> bool:
-        return (
-            call.method == "sendMessage"
-            and call.params.get("chat_id") == chat_id
-            and text in str(call.params.get("text", ""))
-        )
-
-    return matches
 
 
 async def test_a_vote_from_opening_to_the_manual(tmp_path: Path) -> None:
