@@ -3,6 +3,7 @@ schedule; /broadcasts shows progress and cancels what is still going out."""
 
 from __future__ import annotations
 
+import time
 import warnings
 from datetime import datetime
 from html import escape
@@ -352,9 +353,19 @@ async def cancel_broadcast(update: Update, context: BashkeContext) -> None:
 
 def register_notices(services: Services) -> None:
     broadcasts = services.broadcasts
+    # Thousands of rows render the same broadcast: read it once a second, not once a message.
+    # A cancel withdraws the pending rows themselves; only rows already taken for sending in
+    # that second can still go out.
+    recent: dict[int, tuple[float, Broadcast]] = {}
 
     async def announcement(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
-        broadcast = await broadcasts.get(int(row.params["broadcast_id"]))
+        broadcast_id = int(row.params["broadcast_id"])
+        cached = recent.get(broadcast_id)
+        if cached is None or time.monotonic() - cached[0] > 1.0:
+            recent.clear()
+            cached = (time.monotonic(), await broadcasts.get(broadcast_id))
+            recent[broadcast_id] = cached
+        broadcast = cached[1]
         if broadcast.cancelled:
             return None
         text = broadcast.text_for(tr.language)
