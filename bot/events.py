@@ -161,24 +161,32 @@ def check_text(value: str, limit: int, too_long: str, *, required: bool = True) 
     return text
 
 
-def check_draft(draft: EventDraft, now: datetime) -> EventDraft:
-    """Every rule of a new or moved event; the first broken one is refused with its reason."""
-    title = check_text(
-        draft.title,
-        MAX_TITLE,
-        N_("The title can have at most {limit} characters; this has {length}."),
+def check_title(text: str) -> str:
+    return check_text(
+        text, MAX_TITLE, N_("The title can have at most {limit} characters; this has {length}.")
     )
-    description = check_text(
-        draft.description,
+
+
+def check_description(text: str) -> str:
+    return check_text(
+        text,
         MAX_DESCRIPTION,
         N_("The description can have at most {limit} characters; this has {length}."),
         required=False,
     )
-    place = check_text(
-        draft.place,
-        MAX_PLACE,
-        N_("The place can have at most {limit} characters; this has {length}."),
+
+
+def check_place(text: str) -> str:
+    return check_text(
+        text, MAX_PLACE, N_("The place can have at most {limit} characters; this has {length}.")
     )
+
+
+def check_draft(draft: EventDraft, now: datetime) -> EventDraft:
+    """Every rule of a new or moved event; the first broken one is refused with its reason."""
+    title = check_title(draft.title)
+    description = check_description(draft.description)
+    place = check_place(draft.place)
     ZoneInfo(draft.timezone)
     if draft.starts_at <= now:
         raise InvalidInput(N_("The start is in the past. Please give a future date and time."))

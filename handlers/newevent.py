@@ -59,26 +59,14 @@ async def start(update: Update, context: BashkeContext) -> int:
 
 
 async def got_title(update: Update, context: BashkeContext) -> int:
-    _draft(context)["title"] = ev.check_text(
-        _text(update),
-        ev.MAX_TITLE,
-        N_("The title can have at most {limit} characters; this has {length}."),
-    )
+    _draft(context)["title"] = ev.check_title(_text(update))
     await show(update, context.tr.gettext("A short description? Send - to leave it empty."))
     return DESCRIPTION
 
 
 async def got_description(update: Update, context: BashkeContext) -> int:
     text = _text(update).strip()
-    _draft(context)["description"] = (
-        ""
-        if text == "-"
-        else ev.check_text(
-            text,
-            ev.MAX_DESCRIPTION,
-            N_("The description can have at most {limit} characters; this has {length}."),
-        )
-    )
+    _draft(context)["description"] = "" if text == "-" else ev.check_description(text)
     user = update.effective_user
     assert user is not None
     roles = await context.roles(user.id)
@@ -178,11 +166,7 @@ async def got_end(update: Update, context: BashkeContext) -> int:
 
 
 async def got_place(update: Update, context: BashkeContext) -> int:
-    _draft(context)["place"] = ev.check_text(
-        _text(update),
-        ev.MAX_PLACE,
-        N_("The place can have at most {limit} characters; this has {length}."),
-    )
+    _draft(context)["place"] = ev.check_place(_text(update))
     tr = context.tr
     await show(
         update,
