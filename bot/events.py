@@ -34,10 +34,12 @@ CHECKIN_OPENS_BEFORE = timedelta(hours=3)
 # Outbox kinds this module queues; their texts are rendered by the Telegram face.
 REMINDER = "event_reminder"
 MOVED = "event_moved"
+CHANGED = "event_changed"
 CANCELLED = "event_cancelled"
 PROMOTED = "waitlist_promoted"
 FILL_ALERT = "event_fill"
-NOTICE_KINDS = (REMINDER, MOVED, CANCELLED, PROMOTED, FILL_ALERT)
+NOTICE_KINDS = (REMINDER, MOVED, CHANGED, CANCELLED, PROMOTED, FILL_ALERT)
+EDITABLE = ("title", "description", "place", "capacity")
 
 
 class Scope(StrEnum):
@@ -312,6 +314,65 @@ class EventService:
                     dedupe_key=f"moved:{event_id}:{person_id}:{to_db_time(starts_at)}",
                 )
             await audit.record(tx, actor_id, "move_event", event.subject, to_db_time(starts_at))
+        return await self.get(event_id)
+
+    async def edit(self, actor_id: int, event_id: int, field: str, value: str) -> Event:
+        """Change the title, description, place or seats; people on the event are told.
+
+        Fewer seats than people already registered is refused; more seats go to the waitlist.
+        """
+        event = await self.get(event_id)
+        await self._require_manager(actor_id, event)
+        if event.cancelled:
+            raise InvalidInput(N_("This event was cancelled."))
+        new: str | int | None
+        if field == "title":
+            new = check_title(value)
+        elif field == "description":
+            new = check_description("" if value.strip() == "-" else value)
+        elif field == "place":
+            new = check_place(value)
+        elif field == "capacity":
+            text = value.strip()
+            if text == "-":
+                new = None
+            elif text.isdigit() and 1 <= int(text) <= MAX_CAPACITY:
+                new = int(text)
+            else:
+                raise InvalidInput(
+                    N_("The number of seats must be a whole number from 1 to {limit}."),
+                    limit=MAX_CAPACITY,
+                )
+            if new is not None and new < event.registered:
+                raise InvalidInput(
+                    N_("Registered already: {count}. The event needs at least that many seats."),
+                    count=event.registered,
+                )
+        else:
+            raise InvalidInput()
+        async with self._db.transaction() as tx:
+            await tx.execute(f"UPDATE events SET {field} = ? WHERE id = ?", (new, event_id))
+            if field == "capacity":
+                for _ in range(
+                    await tx.fetchval(
+                        "SELECT COUNT(*) FROM registrations WHERE event_id = ?"
+                        " AND status = 'waitlisted'",
+                        (event_id,),
+                    )
+                ):
+                    await self._promote_from_waitlist(tx, event_id)
+            else:
+                stamp = to_db_time(self.clock())
+                for person_id, _ in await self._people_on(tx, event_id):
+                    await self._outbox.enqueue(
+                        tx,
+                        person_id,
+                        CHANGED,
+                        {"event_id": event_id},
+                        subject=event.subject,
+                        dedupe_key=f"changed:{event_id}:{person_id}:{field}:{stamp}",
+                    )
+            await audit.record(tx, actor_id, "edit_event", event.subject, field)
         return await self.get(event_id)
 
     async def cancel(self, actor_id: int, event_id: int) -> Event:

@@ -106,6 +106,14 @@ def register_notices(services: Services) -> None:
             tr.gettext("📣 This event has new times:") + "\n\n" + heading(tr, event)
         )
 
+    async def changed(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
+        event = await event_or_none(row)
+        if event is None or event.cancelled:
+            return None
+        return OutgoingMessage(
+            tr.gettext("📣 This event has changed:") + "\n\n" + heading(tr, event)
+        )
+
     async def cancelled(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
         event = await event_or_none(row)
         if event is None:
@@ -142,6 +150,7 @@ def register_notices(services: Services) -> None:
     for kind, renderer in (
         (ev.REMINDER, reminder),
         (ev.MOVED, moved),
+        (ev.CHANGED, changed),
         (ev.CANCELLED, cancelled),
         (ev.PROMOTED, promoted),
         (ev.FILL_ALERT, fill),

@@ -113,6 +113,7 @@ async def show_card(update: Update, context: BashkeContext, event_id: int, note:
         )
         rows.append(
             [
+                (tr.gettext("Edit"), callbacks.encode("evedit", event.id)),
                 (tr.gettext("Move"), callbacks.encode("evmove", event.id)),
                 (tr.gettext("Cancel the event"), callbacks.encode("evcancel", event.id, "ask")),
             ]
@@ -370,6 +371,35 @@ async def cancel_event(update: Update, context: BashkeContext) -> None:
     )
 
 
+async def edit_menu(update: Update, context: BashkeContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    event = await context.services.events.get(callbacks.as_int(callbacks.args(update, 1)[0]))
+    if not await context.services.events.may_manage(await context.roles(user.id), event):
+        raise NotAllowed()
+    tr = context.tr
+    await show(
+        update,
+        tr.gettext("What should change?"),
+        keyboard(
+            [
+                [
+                    (tr.gettext("Title"), callbacks.encode("evfield", event.id, "title")),
+                    (
+                        tr.gettext("Description"),
+                        callbacks.encode("evfield", event.id, "description"),
+                    ),
+                ],
+                [
+                    (tr.gettext("Place"), callbacks.encode("evfield", event.id, "place")),
+                    (tr.gettext("Seats"), callbacks.encode("evfield", event.id, "capacity")),
+                ],
+                [(tr.gettext("Back to the event"), callbacks.encode("event", event.id))],
+            ]
+        ),
+    )
+
+
 @opens(deeplinks.EVENT)
 async def open_event_link(update: Update, context: BashkeContext, link: DeepLink) -> None:
     await show_card(update, context, link.target_id)
@@ -400,5 +430,6 @@ def register(app: BashkeApp) -> None:
         ("qr", checkin_qr),
         ("att", attendance),
         ("evcancel", cancel_event),
+        ("evedit", edit_menu),
     ):
         app.add_handler(CallbackQueryHandler(callback, pattern=callbacks.pattern(action)))

@@ -31,7 +31,14 @@ from handlers.render import Button, keyboard, show
 (TITLE, DESCRIPTION, SCOPE, TOWN, START, END, PLACE, CAPACITY, DEADLINE, REMINDERS, PREVIEW) = (
     range(11)
 )
-MOVE_START, MOVE_END = range(11, 13)
+MOVE_START, MOVE_END, EDIT_VALUE = range(11, 14)
+EDITING = "event_editing"
+FIELD_PROMPTS = {
+    "title": N_("The new title?"),
+    "description": N_("The new description? Send - to leave it empty."),
+    "place": N_("The new place?"),
+    "capacity": N_("How many seats now? Write a number, or - for no limit."),
+}
 DRAFT = "event_draft"
 MOVING = "event_moving"
 CONVERSATION_TIMEOUT = 30 * 60
@@ -310,6 +317,7 @@ async def cancel(update: Update, context: BashkeContext) -> int:
     if context.user_data is not None:
         context.user_data.pop(DRAFT, None)
         context.user_data.pop(MOVING, None)
+        context.user_data.pop(EDITING, None)
     await show(update, context.tr.gettext("Stopped. Nothing was saved."))
     return ConversationHandler.END
 
@@ -375,6 +383,38 @@ async def got_move_end(update: Update, context: BashkeContext) -> int:
     return ConversationHandler.END
 
 
+async def start_edit(update: Update, context: BashkeContext) -> int:
+    """A field button of the card's Edit menu: ask for the new value."""
+    user = update.effective_user
+    assert user is not None and context.user_data is not None
+    event_id, field = callbacks.args(update, 2)
+    event = await context.services.events.get(callbacks.as_int(event_id))
+    if field not in FIELD_PROMPTS:
+        raise InvalidInput()
+    if not await context.services.events.may_manage(await context.roles(user.id), event):
+        raise NotAllowed()
+    context.user_data[EDITING] = {"event_id": event.id, "field": field}
+    await show(update, context.tr.gettext(FIELD_PROMPTS[field]))
+    return EDIT_VALUE
+
+
+async def got_edit_value(update: Update, context: BashkeContext) -> int:
+    user = update.effective_user
+    assert user is not None and context.user_data is not None
+    editing = context.user_data[EDITING]
+    event = await context.services.events.edit(
+        user.id, editing["event_id"], editing["field"], _text(update)
+    )
+    context.user_data.pop(EDITING, None)
+    await show_card(
+        update,
+        context,
+        event.id,
+        note=context.tr.gettext("Saved; everyone on the event is being told."),
+    )
+    return ConversationHandler.END
+
+
 async def expected_text(update: Update, context: BashkeContext) -> None:
     """Something other than the text this step asks for: say so, and stay on the step."""
     raise InvalidInput(N_("Please answer with text, or send /cancel to stop."))
@@ -399,6 +439,7 @@ def _conversation(step: Any) -> ConversationHandler[Any]:
         entry_points=[
             CommandHandler("newevent", start, filters=filters.ChatType.PRIVATE),
             CallbackQueryHandler(start_move, pattern=callbacks.pattern("evmove")),
+            CallbackQueryHandler(start_edit, pattern=callbacks.pattern("evfield")),
         ],
         states={
             TITLE: step(got_title),
@@ -414,6 +455,7 @@ def _conversation(step: Any) -> ConversationHandler[Any]:
             PREVIEW: step(save, "nesave"),
             MOVE_START: step(got_move_start),
             MOVE_END: step(got_move_end),
+            EDIT_VALUE: step(got_edit_value),
             ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, timed_out)],
         },
         fallbacks=[

@@ -241,3 +241,31 @@ async def test_reminders_across_the_spring_change_are_at_the_right_instants(
         "2026-03-28T08:00:00Z",
         "2026-03-29T06:00:00Z",
     ]
+
+
+async def test_editing_an_event(services: Services) -> None:
+    bari = await setup(services)
+    event = await services.events.create(COORD, draft(services, bari, capacity=1))
+    a, b, c, *_ = PEOPLE
+    await services.events.join(a, event.id, "A")
+    await services.events.join(b, event.id, "B", waitlist=True)
+    await services.events.join(c, event.id, "C", waitlist=True)
+    with pytest.raises(NotAllowed):
+        await services.events.edit(a, event.id, "title", "Mine now")
+    with pytest.raises(InvalidInput):
+        await services.events.edit(COORD, event.id, "title", "x" * 500)
+    with pytest.raises(InvalidInput):
+        await services.events.edit(COORD, event.id, "starts_at", "2020-01-01")
+    with pytest.raises(InvalidInput):
+        await services.events.edit(COORD, event.id, "capacity", "-3")
+    edited = await services.events.edit(COORD, event.id, "place", "The library")
+    assert edited.place == "The library"
+    assert len(await pending(services, "event_changed")) == 3  # everyone on it, waitlist too
+    # More seats: the first in line gets one; fewer than registered is refused.
+    edited = await services.events.edit(COORD, event.id, "capacity", "2")
+    assert (edited.registered, edited.waitlisted) == (2, 1)
+    assert await services.events.status_of(event.id, b) == "registered"
+    with pytest.raises(InvalidInput):
+        await services.events.edit(COORD, event.id, "capacity", "1")
+    unlimited = await services.events.edit(COORD, event.id, "capacity", "-")
+    assert unlimited.capacity is None and unlimited.waitlisted == 0

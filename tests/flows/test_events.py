@@ -192,6 +192,13 @@ async def test_moving_an_event_tells_everyone_on_it(tmp_path: Path) -> None:
         await bot.double.wait_for(to(drita, SQ.gettext("📣 This event has new times:")), timeout=10)
         moved = await services.events.get(event.id)
         assert moved.starts_at - event.starts_at > timedelta(days=1)
+        await giulia.tap(IT.gettext("Edit"))
+        await giulia.tap(IT.gettext("Place"))
+        await giulia.send("Biblioteca civica <piano 2>")
+        assert giulia.last_text.startswith(
+            IT.gettext("Saved; everyone on the event is being told.")
+        )
+        await bot.double.wait_for(to(drita, escape("Biblioteca civica <piano 2>")), timeout=10)
         # Drita's reminders moved with it.
         reminders = await services.db.fetchall(
             "SELECT not_before FROM outbox WHERE kind = 'event_reminder' AND status = 'pending'"
@@ -222,6 +229,8 @@ async def test_participants_cannot_manage_events(tmp_path: Path) -> None:
             f"evcancel:{event.id}:yes",
             f"evcancel:{event.id}:ask",
             f"evmove:{event.id}",
+            f"evedit:{event.id}",
+            f"evfield:{event.id}:title",
             "join:999999",
             "join:abc",
             "nesave:yes",
@@ -230,5 +239,5 @@ async def test_participants_cannot_manage_events(tmp_path: Path) -> None:
         assert not (await bot.services.events.get(event.id)).cancelled
         assert bot.double.calls_to("sendPhoto") == []
         alerts = eve.alerts()
-        assert alerts.count(refusal) == 5
+        assert alerts.count(refusal) == 7
         assert IT.gettext("That event does not exist (any more).") in alerts
