@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
 import sqlite3
-import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -27,6 +24,7 @@ from bot.services import Services
 from tests.botapi import BotApiDouble, Call
 from tests.conftest import ADMIN_ID, TOKEN, make_config
 from tests.flows.harness import Bot, running_bot
+from tests.process import bot_process
 
 COORDINATOR = 901
 TEXT = {
@@ -117,45 +115,6 @@ async def until_rows(database: Path, subject: str, done: set[str], timeout: floa
             await asyncio.sleep(0.1)
 
 
-@asynccontextmanager
-async def bot_process(
-    tmp_path: Path, double: BotApiDouble, name: str
-) -> AsyncIterator[asyncio.subprocess.Process]:
-    """``python -m bot run`` against the double; yields once the bot is up. Whoever leaves the
-    block alive is stopped with SIGTERM, as systemd would."""
-    config_file = tmp_path / "config.toml"
-    config_file.write_text(CONFIG_TOML, encoding="utf-8")
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "BASHKE_"))},
-        "BOT_TOKEN": TOKEN,
-        "BASHKE_CONFIG": str(config_file),
-        "BASHKE_DATABASE": str(tmp_path / "bashke.sqlite3"),
-        "BASHKE_API_BASE_URL": double.base_url,
-        "BASHKE_API_BASE_FILE_URL": double.base_file_url,
-    }
-    log = tmp_path / f"{name}.log"
-    start = len(double.calls)
-    with log.open("wb") as output:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env, stdout=output, stderr=output
-        )
-    try:
-        try:
-            await double.wait_for(lambda c: c.method == "setMyCommands", timeout=20, start=start)
-        except TimeoutError:
-            raise AssertionError(f"the bot did not start:\n{log.read_text()}") from None
-        yield process
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                async with asyncio.timeout(15):
-                    await process.wait()
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-
-
 async def prepare(config: Config, people: list[int]) -> str:
     services = Services.build(config, Database(config.database))
     await services.start()
@@ -175,12 +134,9 @@ async def test_a_broadcast_to_1000_survives_a_sigkill_half_way(tmp_path: Path) -
     async with BotApiDouble(token=TOKEN) as double:
         # Telegram takes its time, so several messages are underway at any moment.
         double.latency = 0.02
-        async with bot_process(tmp_path, double, "first") as first:
+        async with bot_process(tmp_path, double, "first", CONFIG_TOML) as first:
             await until_calls(double, lambda: len(received(double)) >= len(people) // 2, 20)
-            first.kill()
-            async with asyncio.timeout(10):
-                await first.wait()
-            assert first.returncode == -signal.SIGKILL
+            await sigkill(first)
         # Requests that reached Telegram before the kill are answered all the same.
         await asyncio.sleep(5 * double.latency)
         before = received(double)
@@ -194,7 +150,7 @@ async def test_a_broadcast_to_1000_survives_a_sigkill_half_way(tmp_path: Path) -
         in_flight = set(before) - marked
         assert len(in_flight) <= IN_FLIGHT_BOUND
 
-        async with bot_process(tmp_path, double, "second") as second:
+        async with bot_process(tmp_path, double, "second", CONFIG_TOML) as second:
             await until_rows(config.database, subject, {"sent"}, 25)
         assert second.returncode == 0, (tmp_path / "second.log").read_text()
 

@@ -9,14 +9,10 @@ first reminder is due, nothing is in flight and every reminder arrives exactly o
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import sqlite3
-import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +26,7 @@ from bot.services import Services
 from tests.botapi import BotApiDouble, Call
 from tests.conftest import ADMIN_ID, TOKEN, make_config
 from tests.flows.harness import Bot, running_bot
+from tests.process import bot_process, sigkill
 
 CATALOGS = Catalogs()
 LANGUAGES = ("en", "sq")
@@ -158,50 +155,6 @@ async def until(
             continue
 
 
-@asynccontextmanager
-async def bot_process(
-    tmp_path: Path, double: BotApiDouble, name: str
-) -> AsyncIterator[asyncio.subprocess.Process]:
-    """``python -m bot run`` against the double; yields once the bot is up. Whoever leaves the
-    block alive is stopped with SIGTERM, as systemd would."""
-    config_file = tmp_path / "config.toml"
-    config_file.write_text(CONFIG_TOML, encoding="utf-8")
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "BASHKE_"))},
-        "BOT_TOKEN": TOKEN,
-        "BASHKE_CONFIG": str(config_file),
-        "BASHKE_DATABASE": str(tmp_path / "bashke.sqlite3"),
-        "BASHKE_API_BASE_URL": double.base_url,
-        "BASHKE_API_BASE_FILE_URL": double.base_file_url,
-    }
-    log = tmp_path / f"{name}.log"
-    start = len(double.calls)
-    with log.open("wb") as output:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env, stdout=output, stderr=output
-        )
-    try:
-        try:
-            await double.wait_for(lambda c: c.method == "setMyCommands", timeout=20, start=start)
-        except TimeoutError:
-            raise AssertionError(f"the bot did not start:\n{log.read_text()}") from None
-        yield process
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), timeout=15)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-
-
-async def sigkill(process: asyncio.subprocess.Process) -> None:
-    process.kill()
-    await process.wait()
-    assert process.returncode == -signal.SIGKILL
-
-
 async def test_killed_before_any_reminder_is_due_each_arrives_exactly_once(
     tmp_path: Path,
 ) -> None:
@@ -210,13 +163,13 @@ async def test_killed_before_any_reminder_is_due_each_arrives_exactly_once(
     expected, first_due = await prepare(config, people=12, titles=titles, lead=5)
 
     async with BotApiDouble(token=TOKEN) as double:
-        async with bot_process(tmp_path, double, "first") as first:
+        async with bot_process(tmp_path, double, "first", CONFIG_TOML) as first:
             await sigkill(first)
         assert datetime.now(first_due.tzinfo) < first_due, "the bot took too long to start"
         assert not reminders_received(double, titles)
         assert set(reminder_rows(config.database).values()) == {"pending"}
 
-        async with bot_process(tmp_path, double, "second") as second:
+        async with bot_process(tmp_path, double, "second", CONFIG_TOML) as second:
             await until(double, lambda: set(reminders_received(double, titles)) >= expected, 20)
         assert second.returncode == 0, (tmp_path / "second.log").read_text()
 
@@ -235,7 +188,7 @@ async def test_killed_mid_delivery_nothing_is_lost_and_only_in_flight_repeats(
     expected, _ = await prepare(config, people=20, titles=titles, lead=3)
 
     async with BotApiDouble(token=TOKEN) as double:
-        async with bot_process(tmp_path, double, "first") as first:
+        async with bot_process(tmp_path, double, "first", CONFIG_TOML) as first:
             # Telegram takes its time, so several reminders are underway at any moment.
             double.latency = 0.3
             await until(double, lambda: sum(reminders_received(double, titles).values()) >= 8, 15)
@@ -256,7 +209,7 @@ async def test_killed_mid_delivery_nothing_is_lost_and_only_in_flight_repeats(
         assert len(in_flight) <= IN_FLIGHT_BOUND
         print(f"killed with {len(marked)} marked sent, {len(in_flight)} in flight")
 
-        async with bot_process(tmp_path, double, "second"):
+        async with bot_process(tmp_path, double, "second", CONFIG_TOML):
             await until(double, lambda: set(reminders_received(double, titles)) >= expected, 20)
             # The rows of what was in flight are sent once more; wait until they are.
             await until(

@@ -1,0 +1,58 @@
+"""The bot as its own process (``python -m bot run``) against the Bot API double, for kill tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from tests.botapi import BotApiDouble
+from tests.conftest import TOKEN
+
+
+@asynccontextmanager
+async def bot_process(
+    tmp_path: Path, double: BotApiDouble, name: str, config_toml: str
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """Yields once the bot is up. Whoever leaves the block alive is stopped with SIGTERM, as
+    systemd would; the bot's output is kept in ``<name>.log`` to explain a failure."""
+    config_file = tmp_path / "config.toml"
+    config_file.write_text(config_toml, encoding="utf-8")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "BASHKE_"))},
+        "BOT_TOKEN": TOKEN,
+        "BASHKE_CONFIG": str(config_file),
+        "BASHKE_DATABASE": str(tmp_path / "bashke.sqlite3"),
+        "BASHKE_API_BASE_URL": double.base_url,
+        "BASHKE_API_BASE_FILE_URL": double.base_file_url,
+    }
+    log = tmp_path / f"{name}.log"
+    start = len(double.calls)
+    with log.open("wb") as output:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env, stdout=output, stderr=output
+        )
+    try:
+        try:
+            await double.wait_for(lambda c: c.method == "setMyCommands", timeout=20, start=start)
+        except TimeoutError:
+            raise AssertionError(f"the bot did not start:\n{log.read_text()}") from None
+        yield process
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), timeout=15)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+
+async def sigkill(process: asyncio.subprocess.Process) -> None:
+    process.kill()
+    await process.wait()
+    assert process.returncode == -signal.SIGKILL
