@@ -24,7 +24,7 @@ from bot.services import Services
 from tests.botapi import BotApiDouble, Call
 from tests.conftest import ADMIN_ID, TOKEN, make_config
 from tests.flows.harness import Bot, running_bot
-from tests.process import bot_process
+from tests.process import bot_process, sigkill
 
 COORDINATOR = 901
 TEXT = {
