@@ -236,6 +236,12 @@ class EventService:
             raise NotAllowed()
         return roles
 
+    async def managed_event(self, actor_id: int, event_id: int) -> Event:
+        """The event, if the actor may manage it (before asking them for a change)."""
+        event = await self.get(event_id)
+        await self._require_manager(actor_id, event)
+        return event
+
     async def create(self, actor_id: int, draft: EventDraft) -> Event:
         # A town coordinator creates for their town; international events need the network.
         await self._authz.require(

@@ -83,6 +83,11 @@ class Authorizer:
     def admins(self) -> frozenset[int]:
         return self._admins
 
+    async def staff_ids(self) -> set[int]:
+        """Everyone with a staff role, admins included."""
+        rows = await self._db.fetchall("SELECT DISTINCT telegram_id FROM staff_roles")
+        return {row[0] for row in rows} | set(self._admins)
+
     async def roles_of(self, telegram_id: int) -> Roles:
         rows = await self._db.fetchall(
             "SELECT role, town_id FROM staff_roles WHERE telegram_id = ?", (telegram_id,)

@@ -25,7 +25,7 @@ from handlers import (
     votes,
 )
 from handlers.context import BashkeApp, BashkeContext, load_reader
-from handlers.delivery import Delivery, register_notices
+from handlers.delivery import Delivery
 from handlers.errors import on_error
 from handlers.processor import PerPersonUpdateProcessor
 
@@ -54,7 +54,7 @@ def build_application(services: Services) -> BashkeApp:
     app.bot_data["services"] = services
     # Group -1 runs before every feature and finds out who is asking and in which language.
     app.add_handler(TypeHandler(Update, load_reader), group=-1)
-    register_notices(services)
+    events.register_notices(services)
     stories.register_notices(services)
     broadcasts.register_notices(services)
     votes.register_notices(services)

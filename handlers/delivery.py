@@ -1,21 +1,17 @@
-"""The outbox's Telegram side: the transport that sends a row, and the texts of event notices."""
+"""The outbox's Telegram side: the transport that turns a row into one Bot API call, and the
+sender running beside the bot."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from html import escape
 
 from telegram import Bot, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot import events as ev
-from bot.errors import NotFound
-from bot.i18n import Translator
 from bot.outbox import (
     Blocked,
-    OutboxRow,
     OutgoingMessage,
     Permanent,
     RetryLater,
@@ -66,96 +62,6 @@ class TelegramTransport:
             raise Permanent(exc.message) from exc
         except (NetworkError, TelegramError) as exc:
             raise Transient(str(exc)) from exc
-
-
-def register_notices(services: Services) -> None:
-    """The texts of what the events feature queues; rendered when sent, in today's language."""
-    events = services.events
-
-    async def event_or_none(row: OutboxRow) -> ev.Event | None:
-        try:
-            return await events.get(int(row.params["event_id"]))
-        except NotFound:
-            return None
-
-    def heading(tr: Translator, event: ev.Event) -> str:
-        return (
-            f"<b>{escape(event.title)}</b>\n🗓 "
-            + tr.when(event.starts_at, event.ends_at, event.timezone)
-            + f" ({escape(event.timezone)})\n📍 {escape(event.place)}"
-        )
-
-    async def reminder(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
-        event = await event_or_none(row)
-        # Dropped, not sent, when the event is gone, moved past this reminder, or left.
-        if event is None or event.cancelled or events.clock() >= event.starts_at:
-            return None
-        if await events.status_of(event.id, row.chat_id) != "registered":
-            return None
-        return OutgoingMessage(
-            tr.gettext("⏰ Reminder: you are registered for this event.")
-            + "\n\n"
-            + heading(tr, event)
-        )
-
-    async def moved(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
-        event = await event_or_none(row)
-        if event is None or event.cancelled:
-            return None
-        return OutgoingMessage(
-            tr.gettext("📣 This event has new times:") + "\n\n" + heading(tr, event)
-        )
-
-    async def changed(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
-        event = await event_or_none(row)
-        if event is None or event.cancelled:
-            return None
-        return OutgoingMessage(
-            tr.gettext("📣 This event has changed:") + "\n\n" + heading(tr, event)
-        )
-
-    async def cancelled(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
-        event = await event_or_none(row)
-        if event is None:
-            return None
-        return OutgoingMessage(
-            tr.gettext("❌ This event is cancelled. We are sorry.") + "\n\n" + heading(tr, event)
-        )
-
-    async def promoted(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
-        event = await event_or_none(row)
-        if event is None or event.cancelled:
-            return None
-        return OutgoingMessage(
-            tr.gettext("🎉 A seat freed up and it is yours: you are now registered for this event.")
-            + "\n\n"
-            + heading(tr, event)
-        )
-
-    async def fill(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
-        event = await event_or_none(row)
-        if event is None or event.cancelled:
-            return None
-        percent = int(row.params["percent"])
-        text = tr.gettext("📈 “{title}”: {registered} of {capacity} seats taken ({percent}%).")
-        return OutgoingMessage(
-            text.format(
-                title=escape(event.title),
-                percent=percent,
-                registered=event.registered,
-                capacity=event.capacity,
-            )
-        )
-
-    for kind, renderer in (
-        (ev.REMINDER, reminder),
-        (ev.MOVED, moved),
-        (ev.CHANGED, changed),
-        (ev.CANCELLED, cancelled),
-        (ev.PROMOTED, promoted),
-        (ev.FILL_ALERT, fill),
-    ):
-        services.outbox.register(kind, renderer)
 
 
 class Delivery:

@@ -13,10 +13,13 @@ from telegram import InputFile, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot import deeplinks
+from bot import events as ev
 from bot.deeplinks import DeepLink
-from bot.errors import NotAllowed, NotRegistered
+from bot.errors import NotAllowed, NotFound, NotRegistered
 from bot.events import Event, Outcome, Scope
 from bot.i18n import N_, Translator
+from bot.outbox import OutboxRow, OutgoingMessage, Renderer
+from bot.services import Services
 from handlers import callbacks
 from handlers.context import BashkeApp, BashkeContext
 from handlers.links import opens
@@ -257,9 +260,7 @@ async def checkin_qr(update: Update, context: BashkeContext) -> None:
     assert user is not None and chat is not None
     event_id = callbacks.as_int(callbacks.args(update, 1)[0])
     services = context.services
-    event = await services.events.get(event_id)
-    if not await services.events.may_manage(await context.roles(user.id), event):
-        raise NotAllowed()
+    event = await services.events.managed_event(user.id, event_id)
     link = DeepLink(deeplinks.CHECK_IN, event.id, event.checkin_code).payload()
     url = f"https://t.me/{context.bot.username}?start={link}"
     image = segno.make(url, error="m")
@@ -337,11 +338,9 @@ async def cancel_event(update: Update, context: BashkeContext) -> None:
     user = update.effective_user
     assert user is not None
     event_id, step = callbacks.args(update, 2)
-    event = await context.services.events.get(callbacks.as_int(event_id))
+    event = await context.services.events.managed_event(user.id, callbacks.as_int(event_id))
     tr = context.tr
     if step == "ask":
-        if not await context.services.events.may_manage(await context.roles(user.id), event):
-            raise NotAllowed()
         await show(
             update,
             tr.gettext("Cancel “{title}”? Everyone registered will be told.").format(
@@ -374,9 +373,9 @@ async def cancel_event(update: Update, context: BashkeContext) -> None:
 async def edit_menu(update: Update, context: BashkeContext) -> None:
     user = update.effective_user
     assert user is not None
-    event = await context.services.events.get(callbacks.as_int(callbacks.args(update, 1)[0]))
-    if not await context.services.events.may_manage(await context.roles(user.id), event):
-        raise NotAllowed()
+    event = await context.services.events.managed_event(
+        user.id, callbacks.as_int(callbacks.args(update, 1)[0])
+    )
     tr = context.tr
     await show(
         update,
@@ -398,6 +397,89 @@ async def edit_menu(update: Update, context: BashkeContext) -> None:
             ]
         ),
     )
+
+
+# Notices ----------------------------------------------------------------------------------
+
+
+def register_notices(services: Services) -> None:
+    """The texts of what the events feature queues; rendered when sent, in today's language."""
+    events = services.events
+
+    async def event_or_none(row: OutboxRow) -> ev.Event | None:
+        try:
+            return await events.get(int(row.params["event_id"]))
+        except NotFound:
+            return None
+
+    def heading(tr: Translator, event: ev.Event) -> str:
+        return (
+            f"<b>{escape(event.title)}</b>\n🗓 "
+            + tr.when(event.starts_at, event.ends_at, event.timezone)
+            + f" ({escape(event.timezone)})\n📍 {escape(event.place)}"
+        )
+
+    async def reminder(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
+        event = await event_or_none(row)
+        # Dropped, not sent, when the event is gone, moved past this reminder, or left.
+        if event is None or event.cancelled or events.clock() >= event.starts_at:
+            return None
+        if await events.status_of(event.id, row.chat_id) != "registered":
+            return None
+        return OutgoingMessage(
+            tr.gettext("⏰ Reminder: you are registered for this event.")
+            + "\n\n"
+            + heading(tr, event)
+        )
+
+    def about_the_event(intro: str) -> Renderer:
+        """A notice that is an intro line above the event's heading, while the event stands."""
+
+        async def render(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
+            event = await event_or_none(row)
+            if event is None or event.cancelled:
+                return None
+            return OutgoingMessage(tr.gettext(intro) + "\n\n" + heading(tr, event))
+
+        return render
+
+    async def cancelled(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
+        event = await event_or_none(row)
+        if event is None:
+            return None
+        return OutgoingMessage(
+            tr.gettext("❌ This event is cancelled. We are sorry.") + "\n\n" + heading(tr, event)
+        )
+
+    async def fill(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
+        event = await event_or_none(row)
+        if event is None or event.cancelled:
+            return None
+        percent = int(row.params["percent"])
+        text = tr.gettext("📈 “{title}”: {registered} of {capacity} seats taken ({percent}%).")
+        return OutgoingMessage(
+            text.format(
+                title=escape(event.title),
+                percent=percent,
+                registered=event.registered,
+                capacity=event.capacity,
+            )
+        )
+
+    for kind, renderer in (
+        (ev.REMINDER, reminder),
+        (ev.MOVED, about_the_event(N_("📣 This event has new times:"))),
+        (ev.CHANGED, about_the_event(N_("📣 This event has changed:"))),
+        (ev.CANCELLED, cancelled),
+        (
+            ev.PROMOTED,
+            about_the_event(
+                N_("🎉 A seat freed up and it is yours: you are now registered for this event.")
+            ),
+        ),
+        (ev.FILL_ALERT, fill),
+    ):
+        services.outbox.register(kind, renderer)
 
 
 @opens(deeplinks.EVENT)

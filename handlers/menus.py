@@ -28,10 +28,7 @@ async def set_default_menus(bot: Bot, services: Services) -> None:
         await bot.set_my_commands(
             bot_commands(tr, PARTICIPANT), scope=BotCommandScopeDefault(), language_code=tr.language
         )
-    staff_ids = {
-        row[0] for row in await services.db.fetchall("SELECT DISTINCT telegram_id FROM staff_roles")
-    }
-    for telegram_id in sorted(staff_ids | services.config.admins):
+    for telegram_id in sorted(await services.authz.staff_ids()):
         await refresh_menu(bot, services, telegram_id)
 
 

@@ -20,9 +20,10 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot import events as ev
-from bot.errors import InvalidInput, NotAllowed
+from bot.errors import InvalidInput
 from bot.events import EventDraft, Scope
 from bot.i18n import N_
+from bot.roles import Permission
 from handlers import callbacks
 from handlers.context import BashkeApp, BashkeContext
 from handlers.events import event_text, show_card
@@ -129,9 +130,8 @@ async def got_town(update: Update, context: BashkeContext) -> int:
     user = update.effective_user
     assert user is not None
     town = await context.services.towns.get(callbacks.as_int(callbacks.args(update, 1)[0]))
-    roles = await context.roles(user.id)
-    if not (roles.sees_network or town.id in roles.coordinator_towns):
-        raise NotAllowed()
+    # Checked again on saving; refused here so the coordinator is not asked for more first.
+    await context.services.authz.require(user.id, Permission.COORDINATE, town.id)
     draft = _draft(context)
     draft["town_id"] = town.id
     draft["timezone"] = town.timezone
@@ -339,9 +339,9 @@ async def start_move(update: Update, context: BashkeContext) -> int:
     """The card's Move button: new start and end, on the event's own clock."""
     user = update.effective_user
     assert user is not None and context.user_data is not None
-    event = await context.services.events.get(callbacks.as_int(callbacks.args(update, 1)[0]))
-    if not await context.services.events.may_manage(await context.roles(user.id), event):
-        raise NotAllowed()
+    event = await context.services.events.managed_event(
+        user.id, callbacks.as_int(callbacks.args(update, 1)[0])
+    )
     context.user_data[MOVING] = {"event_id": event.id, "timezone": event.timezone}
     await show(
         update,
@@ -388,11 +388,9 @@ async def start_edit(update: Update, context: BashkeContext) -> int:
     user = update.effective_user
     assert user is not None and context.user_data is not None
     event_id, field = callbacks.args(update, 2)
-    event = await context.services.events.get(callbacks.as_int(event_id))
+    event = await context.services.events.managed_event(user.id, callbacks.as_int(event_id))
     if field not in FIELD_PROMPTS:
         raise InvalidInput()
-    if not await context.services.events.may_manage(await context.roles(user.id), event):
-        raise NotAllowed()
     context.user_data[EDITING] = {"event_id": event.id, "field": field}
     await show(update, context.tr.gettext(FIELD_PROMPTS[field]))
     return EDIT_VALUE

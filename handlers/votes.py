@@ -37,17 +37,38 @@ GROUP_LABELS = {
 
 
 async def vote_command(update: Update, context: BashkeContext) -> None:
+    tr = context.tr
+    await _list_rounds(
+        update,
+        context,
+        closed=False,
+        action="rd",
+        empty=tr.gettext("There is no open vote right now. See /results."),
+        heading=tr.gettext("Open votes:"),
+    )
+
+
+async def _list_rounds(
+    update: Update,
+    context: BashkeContext,
+    *,
+    closed: bool,
+    action: str,
+    empty: str,
+    heading: str,
+) -> None:
+    """The open or the closed rounds as buttons; ``action`` is what a tap opens."""
     if context.person is None:
         raise NotRegistered()
-    tr = context.tr
-    rounds = await context.services.votes.rounds(closed=False)
+    rounds = await context.services.votes.rounds(closed=closed)
     if not rounds:
-        await show(update, tr.gettext("There is no open vote right now. See /results."))
+        await show(update, empty)
         return
+    args: tuple[int, ...] = () if closed else (0,)
     await show(
         update,
-        tr.gettext("Open votes:"),
-        keyboard([[(r.title[:60], callbacks.encode("rd", r.id, 0))] for r in rounds]),
+        heading,
+        keyboard([[(r.title[:60], callbacks.encode(action, r.id, *args))] for r in rounds]),
     )
 
 
@@ -195,17 +216,14 @@ def results_chart(tr: Translator, voting_round: Round, results: list[ProposalRes
 
 
 async def results_command(update: Update, context: BashkeContext) -> None:
-    if context.person is None:
-        raise NotRegistered()
     tr = context.tr
-    rounds = await context.services.votes.rounds(closed=True)
-    if not rounds:
-        await show(update, tr.gettext("No vote has closed yet."))
-        return
-    await show(
+    await _list_rounds(
         update,
-        tr.gettext("Closed votes:"),
-        keyboard([[(r.title[:60], callbacks.encode("res", r.id))] for r in rounds]),
+        context,
+        closed=True,
+        action="res",
+        empty=tr.gettext("No vote has closed yet."),
+        heading=tr.gettext("Closed votes:"),
     )
 
 

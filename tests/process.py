@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -11,17 +12,43 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from tests.botapi import BotApiDouble
-from tests.conftest import TOKEN
+from tests.conftest import ADMIN_ID, TOKEN
+
+
+def config_toml(**bot: int | float | str) -> str:
+    """The configuration of tests/conftest.py as a file, with extra [bot] settings."""
+    extra = "".join(f"{key} = {json.dumps(value)}\n" for key, value in bot.items())
+    return f"""[bot]
+default_language = "en"
+timezone = "Europe/Tirane"
+admins = [{ADMIN_ID}]
+{extra}
+[[towns]]
+slug = "shkoder"
+name = "Shkodër"
+timezone = "Europe/Tirane"
+
+[[towns]]
+slug = "bari"
+name = "Bari"
+timezone = "Europe/Rome"
+
+[[chapters]]
+slug = "stigma"
+[chapters.title]
+en = "Fighting ethnic stigma"
+sq = "Luftimi i stigmës"
+"""
 
 
 @asynccontextmanager
 async def bot_process(
-    tmp_path: Path, double: BotApiDouble, name: str, config_toml: str
+    tmp_path: Path, double: BotApiDouble, name: str, config: str | None = None
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     """Yields once the bot is up. Whoever leaves the block alive is stopped with SIGTERM, as
     systemd would; the bot's output is kept in ``<name>.log`` to explain a failure."""
     config_file = tmp_path / "config.toml"
-    config_file.write_text(config_toml, encoding="utf-8")
+    config_file.write_text(config or config_toml(), encoding="utf-8")
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "BASHKE_"))},
         "BOT_TOKEN": TOKEN,

@@ -24,7 +24,7 @@ from bot.services import Services
 from tests.botapi import BotApiDouble, Call
 from tests.conftest import ADMIN_ID, TOKEN, make_config
 from tests.flows.harness import Bot, running_bot
-from tests.process import bot_process, sigkill
+from tests.process import bot_process, config_toml, sigkill
 
 COORDINATOR = 901
 TEXT = {
@@ -36,30 +36,7 @@ EVERYONE = Audience(AudienceKind.EVERYONE)
 # The bound of the design: what can repeat after a kill is what was in flight.
 IN_FLIGHT_BOUND = Sender.max_in_flight
 RATE = 200  # messages a second: fast, yet a thousand take seconds, so the kill lands mid-send
-# The configuration of the bot process: that of tests/conftest.py, as a file, paced faster.
-CONFIG_TOML = f"""
-[bot]
-default_language = "en"
-timezone = "Europe/Tirane"
-admins = [{ADMIN_ID}]
-outbox_rate = {RATE}
-
-[[towns]]
-slug = "shkoder"
-name = "Shkodër"
-timezone = "Europe/Tirane"
-
-[[towns]]
-slug = "bari"
-name = "Bari"
-timezone = "Europe/Rome"
-
-[[chapters]]
-slug = "stigma"
-[chapters.title]
-en = "Fighting ethnic stigma"
-sq = "Luftimi i stigmës"
-"""
+CONFIG_TOML = config_toml(outbox_rate=RATE)
 
 
 async def announce(services: Services, people: list[int]) -> int:

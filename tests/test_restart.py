@@ -37,29 +37,6 @@ REMINDER_TEXT = {
 MOVED_TEXT = CATALOGS.translator("en").gettext("📣 This event has new times:")
 # The bound of the design: what can repeat after a kill is what was in flight.
 IN_FLIGHT_BOUND = Sender.max_in_flight
-# The configuration of the bot process: that of tests/conftest.py, as a file.
-CONFIG_TOML = f"""
-[bot]
-default_language = "en"
-timezone = "Europe/Tirane"
-admins = [{ADMIN_ID}]
-
-[[towns]]
-slug = "shkoder"
-name = "Shkodër"
-timezone = "Europe/Tirane"
-
-[[towns]]
-slug = "bari"
-name = "Bari"
-timezone = "Europe/Rome"
-
-[[chapters]]
-slug = "stigma"
-[chapters.title]
-en = "Fighting ethnic stigma"
-sq = "Luftimi i stigmës"
-"""
 
 Pair = tuple[int, str]  # (person, event title)
 
@@ -163,13 +140,13 @@ async def test_killed_before_any_reminder_is_due_each_arrives_exactly_once(
     expected, first_due = await prepare(config, people=12, titles=titles, lead=5)
 
     async with BotApiDouble(token=TOKEN) as double:
-        async with bot_process(tmp_path, double, "first", CONFIG_TOML) as first:
+        async with bot_process(tmp_path, double, "first") as first:
             await sigkill(first)
         assert datetime.now(first_due.tzinfo) < first_due, "the bot took too long to start"
         assert not reminders_received(double, titles)
         assert set(reminder_rows(config.database).values()) == {"pending"}
 
-        async with bot_process(tmp_path, double, "second", CONFIG_TOML) as second:
+        async with bot_process(tmp_path, double, "second") as second:
             await until(double, lambda: set(reminders_received(double, titles)) >= expected, 20)
         assert second.returncode == 0, (tmp_path / "second.log").read_text()
 
@@ -188,7 +165,7 @@ async def test_killed_mid_delivery_nothing_is_lost_and_only_in_flight_repeats(
     expected, _ = await prepare(config, people=20, titles=titles, lead=3)
 
     async with BotApiDouble(token=TOKEN) as double:
-        async with bot_process(tmp_path, double, "first", CONFIG_TOML) as first:
+        async with bot_process(tmp_path, double, "first") as first:
             # Telegram takes its time, so several reminders are underway at any moment.
             double.latency = 0.3
             await until(double, lambda: sum(reminders_received(double, titles).values()) >= 8, 15)
@@ -209,7 +186,7 @@ async def test_killed_mid_delivery_nothing_is_lost_and_only_in_flight_repeats(
         assert len(in_flight) <= IN_FLIGHT_BOUND
         print(f"killed with {len(marked)} marked sent, {len(in_flight)} in flight")
 
-        async with bot_process(tmp_path, double, "second", CONFIG_TOML):
+        async with bot_process(tmp_path, double, "second"):
             await until(double, lambda: set(reminders_received(double, titles)) >= expected, 20)
             # The rows of what was in flight are sent once more; wait until they are.
             await until(
