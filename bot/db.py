@@ -193,8 +193,10 @@ class Transaction:
         row = await self._conn.execute_insert(sql, params)
         return int(row[0]) if row else 0
 
-    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        await self._conn.executemany(sql, rows)
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> int:
+        """One statement for many rows in one trip; returns the number of rows it changed."""
+        cursor = await self._conn.executemany(sql, rows)
+        return cursor.rowcount
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         rows = await self.fetchall(sql, params)

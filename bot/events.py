@@ -19,7 +19,7 @@ from bot.clock import Clock
 from bot.db import Database, Transaction, from_db_time, to_db_time
 from bot.errors import InvalidInput, NotAllowed, NotFound, NotRegistered
 from bot.i18n import N_
-from bot.outbox import Outbox
+from bot.outbox import Outbox, Queued
 from bot.roles import Authorizer, Permission, Roles
 
 MAX_TITLE = 120
@@ -59,6 +59,15 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True)
+class Joined:
+    """What a join did, and the event and the person's place on it right after."""
+
+    outcome: Outcome
+    event: Event
+    status: str | None
+
+
+@dataclass(frozen=True)
 class EventDraft:
     scope: Scope
     town_id: int | None
@@ -92,6 +101,7 @@ class Event:
     cancelled: bool
     registered: int
     waitlisted: int
+    fill_alerted: int = 0  # the highest fill threshold coordinators were told of
 
     @property
     def subject(self) -> str:
@@ -120,14 +130,15 @@ class Attendance:
     names: list[str]
 
 
-EVENT_SELECT = (
+EVENT_COLUMNS = (
     "SELECT e.*, t.name AS town_name,"
     " (SELECT COUNT(*) FROM registrations r WHERE r.event_id = e.id"
     "  AND r.status = 'registered') AS registered,"
     " (SELECT COUNT(*) FROM registrations r WHERE r.event_id = e.id"
     "  AND r.status = 'waitlisted') AS waitlisted"
-    " FROM events e LEFT JOIN towns t ON t.id = e.town_id"
 )
+EVENT_FROM = " FROM events e LEFT JOIN towns t ON t.id = e.town_id"
+EVENT_SELECT = EVENT_COLUMNS + EVENT_FROM
 
 
 def _event(row: Any) -> Event:
@@ -150,6 +161,7 @@ def _event(row: Any) -> Event:
         cancelled=row["status"] == "cancelled",
         registered=row["registered"],
         waitlisted=row["waitlisted"],
+        fill_alerted=row["fill_alerted"],
     )
 
 
@@ -308,17 +320,20 @@ class EventService:
             )
             await self._outbox.cancel(tx, event.subject, kind=REMINDER)
             moved = replace(event, starts_at=starts_at, ends_at=ends_at)
+            notices: list[Queued] = []
             for person_id, status in await self._people_on(tx, event_id):
                 if status == "registered":
-                    await self._schedule_reminders(tx, moved, person_id)
-                await self._outbox.enqueue(
-                    tx,
-                    person_id,
-                    MOVED,
-                    {"event_id": event_id},
-                    subject=event.subject,
-                    dedupe_key=f"moved:{event_id}:{person_id}:{to_db_time(starts_at)}",
+                    notices += self._reminders(moved, person_id)
+                notices.append(
+                    Queued(
+                        person_id,
+                        MOVED,
+                        {"event_id": event_id},
+                        subject=event.subject,
+                        dedupe_key=f"moved:{event_id}:{person_id}:{to_db_time(starts_at)}",
+                    )
                 )
+            await self._outbox.enqueue_all(tx, notices)
             await audit.record(tx, actor_id, "move_event", event.subject, to_db_time(starts_at))
         return await self.get(event_id)
 
@@ -389,15 +404,19 @@ class EventService:
         async with self._db.transaction() as tx:
             await tx.execute("UPDATE events SET status = 'cancelled' WHERE id = ?", (event_id,))
             await self._outbox.cancel(tx, event.subject)
-            for person_id, _ in await self._people_on(tx, event_id):
-                await self._outbox.enqueue(
-                    tx,
-                    person_id,
-                    CANCELLED,
-                    {"event_id": event_id},
-                    subject=event.subject,
-                    dedupe_key=f"cancelled:{event_id}:{person_id}",
-                )
+            await self._outbox.enqueue_all(
+                tx,
+                [
+                    Queued(
+                        person_id,
+                        CANCELLED,
+                        {"event_id": event_id},
+                        subject=event.subject,
+                        dedupe_key=f"cancelled:{event_id}:{person_id}",
+                    )
+                    for person_id, _ in await self._people_on(tx, event_id)
+                ],
+            )
             await audit.record(tx, actor_id, "cancel_event", event.subject)
         return await self.get(event_id)
 
@@ -478,34 +497,41 @@ class EventService:
 
     async def join(
         self, telegram_id: int, event_id: int, display_name: str, waitlist: bool = False
-    ) -> Outcome:
+    ) -> Joined:
         """Take a seat; when none is left, join the waitlist only if asked to."""
         async with self._db.transaction() as tx:
-            event = await self._get_in(tx, event_id)
-            await self._require_person(tx, telegram_id)
-            current = await tx.fetchval(
-                "SELECT status FROM registrations WHERE event_id = ? AND telegram_id = ?",
-                (event_id, telegram_id),
+            # The event, whether the person exists, and their place on it: one read.
+            row = await tx.fetchone(
+                EVENT_COLUMNS + ", (SELECT 1 FROM people WHERE telegram_id = :person) AS known,"
+                " (SELECT status FROM registrations WHERE event_id = e.id"
+                "  AND telegram_id = :person) AS current" + EVENT_FROM + " WHERE e.id = :event",
+                {"person": telegram_id, "event": event_id},
             )
+            if row is None:
+                raise NotFound(N_("That event does not exist (any more)."))
+            if not row["known"]:
+                raise NotRegistered()
+            event, current = _event(row), row["current"]
             if current == "registered":
-                return Outcome.ALREADY_REGISTERED
+                return Joined(Outcome.ALREADY_REGISTERED, event, current)
             if not event.is_open(self.clock()):
-                return Outcome.CLOSED
+                return Joined(Outcome.CLOSED, event, current)
             has_seat = event.seats_left is None or event.seats_left > 0
             if current == "waitlisted" and not has_seat:
-                return Outcome.ALREADY_WAITLISTED
+                return Joined(Outcome.ALREADY_WAITLISTED, event, current)
             if not has_seat and not waitlist:
-                return Outcome.FULL
+                return Joined(Outcome.FULL, event, current)
             status = "registered" if has_seat else "waitlisted"
-            await self._register(
+            event = await self._register(
                 tx,
                 event,
                 telegram_id,
                 display_name[:64],
                 status,
                 replace_existing=current is not None,
+                was_waitlisted=current == "waitlisted",
             )
-            return Outcome.REGISTERED if has_seat else Outcome.WAITLISTED
+            return Joined(Outcome.REGISTERED if has_seat else Outcome.WAITLISTED, event, status)
 
     async def leave(self, telegram_id: int, event_id: int) -> bool:
         """Give the seat (or the waitlist place) back; the first in line gets a freed seat."""
@@ -555,6 +581,7 @@ class EventService:
                     display_name[:64],
                     "registered",
                     replace_existing=row is not None,
+                    was_waitlisted=row is not None,
                     reminders=False,
                 )
             await tx.execute(
@@ -574,25 +601,30 @@ class EventService:
         status: str,
         *,
         replace_existing: bool,
+        was_waitlisted: bool,
         reminders: bool = True,
-    ) -> None:
-        seq = int(await tx.fetchval("SELECT IFNULL(MAX(seq), 0) + 1 FROM registrations"))
+    ) -> Event:
+        """Put the person on the event; returns the event with its counts as they now are."""
+        seq = "(SELECT IFNULL(MAX(seq), 0) + 1 FROM registrations)"
         if replace_existing:
             await tx.execute(
-                "UPDATE registrations SET status = ?, seq = ?"
+                f"UPDATE registrations SET status = ?, seq = {seq}"
                 " WHERE event_id = ? AND telegram_id = ?",
-                (status, seq, event.id, telegram_id),
+                (status, event.id, telegram_id),
             )
         else:
             await tx.execute(
                 "INSERT INTO registrations (event_id, telegram_id, status, display_name, seq,"
-                " joined_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (event.id, telegram_id, status, display_name, seq, to_db_time(self.clock())),
+                f" joined_at) VALUES (?, ?, ?, ?, {seq}, ?)",
+                (event.id, telegram_id, status, display_name, to_db_time(self.clock())),
             )
-        if status == "registered":
-            if reminders:
-                await self._schedule_reminders(tx, event, telegram_id)
-            await self._alert_fill(tx, event.id)
+        waitlisted = event.waitlisted - int(was_waitlisted)
+        if status == "waitlisted":
+            return replace(event, waitlisted=waitlisted + 1)
+        event = replace(event, registered=event.registered + 1, waitlisted=waitlisted)
+        if reminders:
+            await self._outbox.enqueue_all(tx, self._reminders(event, telegram_id))
+        return await self._alert_fill(tx, event)
 
     async def _promote_from_waitlist(self, tx: Transaction, event_id: int) -> None:
         event = await self._get_in(tx, event_id)
@@ -609,25 +641,27 @@ class EventService:
             "UPDATE registrations SET status = 'registered' WHERE event_id = ? AND telegram_id = ?",
             (event_id, first),
         )
-        await self._schedule_reminders(tx, event, first)
-        await self._outbox.enqueue(
+        event = replace(event, registered=event.registered + 1, waitlisted=event.waitlisted - 1)
+        await self._outbox.enqueue_all(
             tx,
-            first,
-            PROMOTED,
-            {"event_id": event_id},
-            subject=event.subject,
-            dedupe_key=f"promoted:{event_id}:{first}:{self.clock().timestamp()}",
+            [
+                *self._reminders(event, first),
+                Queued(
+                    first,
+                    PROMOTED,
+                    {"event_id": event_id},
+                    subject=event.subject,
+                    dedupe_key=f"promoted:{event_id}:{first}:{self.clock().timestamp()}",
+                ),
+            ],
         )
-        await self._alert_fill(tx, event_id)
+        await self._alert_fill(tx, event)
 
-    async def _schedule_reminders(self, tx: Transaction, event: Event, telegram_id: int) -> None:
+    def _reminders(self, event: Event, telegram_id: int) -> list[Queued]:
+        """The person's reminders of the event; none for a moment already past."""
         now = self.clock()
-        for minutes in event.reminder_minutes:
-            at = event.starts_at - timedelta(minutes=minutes)
-            if at <= now:
-                continue  # joining late: a reminder for a moment already past is no use
-            await self._outbox.enqueue(
-                tx,
+        return [
+            Queued(
                 telegram_id,
                 REMINDER,
                 {"event_id": event.id, "minutes": minutes},
@@ -636,36 +670,39 @@ class EventService:
                 subject=event.subject,
                 dedupe_key=f"reminder:{event.id}:{telegram_id}:{minutes}:{to_db_time(at)}",
             )
+            for minutes in event.reminder_minutes
+            if (at := event.starts_at - timedelta(minutes=minutes)) > now
+        ]
 
-    async def _alert_fill(self, tx: Transaction, event_id: int) -> None:
-        row = await tx.fetchone(
-            "SELECT capacity, fill_alerted, scope, town_id,"
-            " (SELECT COUNT(*) FROM registrations r WHERE r.event_id = e.id"
-            "  AND r.status = 'registered') AS registered FROM events e WHERE id = ?",
-            (event_id,),
-        )
-        if row is None or row["capacity"] is None:
-            return
-        percent = row["registered"] * 100 // row["capacity"]
+    async def _alert_fill(self, tx: Transaction, event: Event) -> Event:
+        """Tell the coordinators when the event (with its current counts) crosses 50, 80, 100 %."""
+        if event.capacity is None:
+            return event
+        percent = event.registered * 100 // event.capacity
         reached = max((t for t in FILL_THRESHOLDS if percent >= t), default=0)
-        if reached <= row["fill_alerted"]:
-            return
-        await tx.execute("UPDATE events SET fill_alerted = ? WHERE id = ?", (reached, event_id))
-        town = row["town_id"] if row["scope"] == Scope.LOCAL else None
+        if reached <= event.fill_alerted:
+            return event
+        await tx.execute("UPDATE events SET fill_alerted = ? WHERE id = ?", (reached, event.id))
+        town = event.town_id if event.scope == Scope.LOCAL else None
         coordinators = await tx.fetchall(
             "SELECT DISTINCT telegram_id FROM staff_roles WHERE role = 'coordinator'"
             " AND (town_id IS NULL OR town_id IS ?)",
             (town,),
         )
-        for coordinator in coordinators:
-            await self._outbox.enqueue(
-                tx,
-                coordinator[0],
-                FILL_ALERT,
-                {"event_id": event_id, "percent": reached},
-                subject=f"event:{event_id}",
-                dedupe_key=f"fill:{event_id}:{reached}:{coordinator[0]}",
-            )
+        await self._outbox.enqueue_all(
+            tx,
+            [
+                Queued(
+                    coordinator[0],
+                    FILL_ALERT,
+                    {"event_id": event.id, "percent": reached},
+                    subject=event.subject,
+                    dedupe_key=f"fill:{event.id}:{reached}:{coordinator[0]}",
+                )
+                for coordinator in coordinators
+            ],
+        )
+        return replace(event, fill_alerted=reached)
 
     async def _people_on(self, tx: Transaction, event_id: int) -> list[tuple[int, str]]:
         rows = await tx.fetchall(

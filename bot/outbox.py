@@ -72,6 +72,25 @@ class Transport(Protocol):
     async def deliver(self, chat_id: int, message: OutgoingMessage) -> None: ...
 
 
+ENQUEUE = (
+    "INSERT OR IGNORE INTO outbox (chat_id, kind, params, subject, dedupe_key,"
+    " not_before, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A message to queue: to whom, what (a kind its renderer knows), and when."""
+
+    chat_id: int
+    kind: str
+    params: dict[str, Any] = field(default_factory=dict)
+    not_before: datetime | None = None
+    expires_at: datetime | None = None
+    subject: str | None = None
+    dedupe_key: str | None = None
+
+
 @dataclass(frozen=True)
 class OutboxRow:
     id: int
@@ -116,23 +135,32 @@ class Outbox:
         dedupe_key: str | None = None,
     ) -> bool:
         """Queue one message as part of the caller's change; False if its key was queued before."""
-        now = self.clock()
-        added = await tx.execute(
-            "INSERT OR IGNORE INTO outbox (chat_id, kind, params, subject, dedupe_key,"
-            " not_before, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                chat_id,
-                kind,
-                json.dumps(params or {}, ensure_ascii=False),
-                subject,
-                dedupe_key,
-                to_db_time(not_before or now),
-                to_db_time(expires_at) if expires_at else None,
-                to_db_time(now),
-            ),
+        added = await self.enqueue_all(
+            tx, [Queued(chat_id, kind, params or {}, not_before, expires_at, subject, dedupe_key)]
         )
-        self.wake.set()
-        return bool(added)
+        return added == 1
+
+    async def enqueue_all(self, tx: Transaction, messages: list[Queued]) -> int:
+        """Queue several messages in one statement; returns how many were new."""
+        now = self.clock()
+        added = await tx.executemany(
+            ENQUEUE,
+            [
+                (
+                    m.chat_id,
+                    m.kind,
+                    json.dumps(m.params, ensure_ascii=False),
+                    m.subject,
+                    m.dedupe_key,
+                    to_db_time(m.not_before or now),
+                    to_db_time(m.expires_at) if m.expires_at else None,
+                    to_db_time(now),
+                )
+                for m in messages
+            ],
+        )
+        self._wake_if_due(min((m.not_before or now for m in messages), default=None), now)
+        return added
 
     async def enqueue_many(
         self,
@@ -145,17 +173,23 @@ class Outbox:
         subject: str,
     ) -> None:
         """One message to many people (an announcement), each row keyed to be queued once."""
-        now = to_db_time(self.clock())
+        now = self.clock()
         text = json.dumps(params, ensure_ascii=False)
+        created, at = to_db_time(now), to_db_time(not_before)
         await tx.executemany(
-            "INSERT OR IGNORE INTO outbox (chat_id, kind, params, subject, dedupe_key,"
-            " not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            ENQUEUE,
             [
-                (chat_id, kind, text, subject, f"{subject}:{chat_id}", to_db_time(not_before), now)
+                (chat_id, kind, text, subject, f"{subject}:{chat_id}", at, None, created)
                 for chat_id in chat_ids
             ],
         )
-        self.wake.set()
+        self._wake_if_due(not_before if chat_ids else None, now)
+
+    def _wake_if_due(self, earliest: datetime | None, now: datetime) -> None:
+        # A row for later is found by the sender's regular poll; waking it now would cost a
+        # pass over the table on every join (two reminders) for nothing.
+        if earliest is not None and earliest <= now:
+            self.wake.set()
 
     async def cancel(
         self, tx: Transaction, subject: str, *, kind: str | None = None, chat_id: int | None = None

@@ -107,8 +107,8 @@ class StatsService:
             params,
         )
         rounds = await self._db.fetchall(
-            "SELECT r.title, COUNT(b.rowid) AS n FROM rounds r"
-            " LEFT JOIN ballots b ON b.round_id = r.id GROUP BY r.id ORDER BY r.id"
+            "SELECT r.title, IFNULL(SUM(c.n), 0) AS n FROM rounds r"
+            " LEFT JOIN ballot_counts c ON c.round_id = r.id GROUP BY r.id ORDER BY r.id"
         )
         return Figures(
             network=network,

@@ -12,10 +12,12 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from bot import audit
 from bot.clock import Clock
@@ -40,6 +42,13 @@ class Choice(StrEnum):
     SUPPORT = "support"
     OPPOSE = "oppose"
     ABSTAIN = "abstain"
+
+
+PROPOSALS_OF_ROUND = (
+    "SELECT s.id, s.chapter_id, s.title, s.text FROM round_proposals rp"
+    " JOIN stories s ON s.id = rp.proposal_id WHERE rp.round_id = ? ORDER BY rp.position"
+)
+MY_CHOICES = "SELECT proposal_id, choice FROM ballots WHERE round_id = ? AND voter_key = ?"
 
 
 class RoundClosed(UserFacingError):
@@ -70,6 +79,28 @@ class Round:
 
     def is_open(self, now: datetime) -> bool:
         return not self.closed and self.opens_at <= now < self.closes_at
+
+
+def _round(row: Any, proposals: Iterable[Any]) -> Round:
+    return Round(
+        id=row["id"],
+        title=row["title"],
+        opens_at=from_db_time(row["opens_at"]),
+        closes_at=from_db_time(row["closes_at"]),
+        results_visible=bool(row["results_visible"]),
+        closed=row["status"] == "closed",
+        proposals=tuple(
+            Proposal(p["id"], p["chapter_id"], p["title"] or "", p["text"] or "") for p in proposals
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Voted:
+    """The round as the vote found it, and the voter's choices right after."""
+
+    round: Round
+    choices: dict[int, Choice]
 
 
 @dataclass
@@ -216,23 +247,7 @@ class VoteService:
         row = await self._db.fetchone("SELECT * FROM rounds WHERE id = ?", (round_id,))
         if row is None:
             raise NotFound(N_("That vote does not exist."))
-        proposals = await self._db.fetchall(
-            "SELECT s.id, s.chapter_id, s.title, s.text FROM round_proposals rp"
-            " JOIN stories s ON s.id = rp.proposal_id WHERE rp.round_id = ? ORDER BY rp.position",
-            (round_id,),
-        )
-        return Round(
-            id=row["id"],
-            title=row["title"],
-            opens_at=from_db_time(row["opens_at"]),
-            closes_at=from_db_time(row["closes_at"]),
-            results_visible=bool(row["results_visible"]),
-            closed=row["status"] == "closed",
-            proposals=tuple(
-                Proposal(p["id"], p["chapter_id"], p["title"] or "", p["text"] or "")
-                for p in proposals
-            ),
-        )
+        return _round(row, await self._db.fetchall(PROPOSALS_OF_ROUND, (round_id,)))
 
     async def rounds(self, closed: bool) -> list[Round]:
         rows = await self._db.fetchall(
@@ -243,50 +258,42 @@ class VoteService:
 
     # Ballots --------------------------------------------------------------------------------
 
-    async def vote(self, telegram_id: int, round_id: int, proposal_id: int, choice: str) -> None:
+    async def vote(self, telegram_id: int, round_id: int, proposal_id: int, choice: str) -> Voted:
         """One vote per person and proposal; a new tap changes it until the round closes."""
         try:
             chosen = Choice(choice)
         except ValueError:
             raise InvalidInput() from None
+        voter = self._voter(round_id, telegram_id)
         async with self._db.transaction() as tx:
-            person = await tx.fetchone(
-                "SELECT self_description FROM people WHERE telegram_id = ?", (telegram_id,)
+            # The person and the round in one read: a row even when either is missing.
+            row = await tx.fetchone(
+                "SELECT p.telegram_id AS person, p.self_description, r.* FROM (SELECT 1)"
+                " LEFT JOIN people p ON p.telegram_id = ? LEFT JOIN rounds r ON r.id = ?",
+                (telegram_id, round_id),
             )
-            if person is None:
+            assert row is not None
+            if row["person"] is None:
                 raise NotRegistered()
-            row = await tx.fetchone("SELECT * FROM rounds WHERE id = ?", (round_id,))
-            if row is None:
+            if row["id"] is None:
                 raise NotFound(N_("That vote does not exist."))
-            now = self._clock()
-            if row["status"] != "open" or not (
-                from_db_time(row["opens_at"]) <= now < from_db_time(row["closes_at"])
-            ):
+            voting_round = _round(row, await tx.fetchall(PROPOSALS_OF_ROUND, (round_id,)))
+            if not voting_round.is_open(self._clock()):
                 raise RoundClosed()
-            if not await tx.fetchval(
-                "SELECT 1 FROM round_proposals WHERE round_id = ? AND proposal_id = ?",
-                (round_id, proposal_id),
-            ):
+            if all(proposal.id != proposal_id for proposal in voting_round.proposals):
                 raise InvalidInput(N_("That proposal is not part of this vote."))
             await tx.execute(
                 "INSERT INTO ballots (round_id, proposal_id, voter_key, voter_group, choice)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (round_id, proposal_id, voter_key)"
                 " DO UPDATE SET choice = excluded.choice, voter_group = excluded.voter_group",
-                (
-                    round_id,
-                    proposal_id,
-                    self._voter(round_id, telegram_id),
-                    person["self_description"] or "unsaid",
-                    chosen.value,
-                ),
+                (round_id, proposal_id, voter, row["self_description"] or "unsaid", chosen.value),
             )
+            choices = await tx.fetchall(MY_CHOICES, (round_id, voter))
+        return Voted(voting_round, {c[0]: Choice(c[1]) for c in choices})
 
     async def my_choices(self, telegram_id: int, round_id: int) -> dict[int, Choice]:
         """The voter's own choices: the only view that links a person to a ballot."""
-        rows = await self._db.fetchall(
-            "SELECT proposal_id, choice FROM ballots WHERE round_id = ? AND voter_key = ?",
-            (round_id, self._voter(round_id, telegram_id)),
-        )
+        rows = await self._db.fetchall(MY_CHOICES, (round_id, self._voter(round_id, telegram_id)))
         return {row[0]: Choice(row[1]) for row in rows}
 
     async def has_voted(self, round_id: int, telegram_id: int) -> bool:
@@ -317,8 +324,8 @@ class VoteService:
 
     async def _count(self, voting_round: Round) -> list[ProposalResult]:
         rows = await self._db.fetchall(
-            "SELECT proposal_id, voter_group, choice, COUNT(*) AS n FROM ballots"
-            " WHERE round_id = ? GROUP BY proposal_id, voter_group, choice",
+            "SELECT proposal_id, voter_group, choice, n FROM ballot_counts"
+            " WHERE round_id = ? AND n > 0",
             (voting_round.id,),
         )
         groups: dict[int, dict[str, Tally]] = {}

@@ -87,15 +87,25 @@ def event_text(tr: Translator, event: Event, status: str | None) -> str:
     return "\n".join(lines)
 
 
-async def show_card(update: Update, context: BashkeContext, event_id: int, note: str = "") -> None:
+async def show_card(
+    update: Update,
+    context: BashkeContext,
+    event_id: int,
+    note: str = "",
+    known: tuple[Event, str | None] | None = None,
+) -> None:
+    """The event's card; ``known`` is the event and the person's status when just read."""
     user = update.effective_user
     assert user is not None
     if context.person is None:
         raise NotRegistered()
     services = context.services
     tr = context.tr
-    event = await services.events.get(event_id)
-    status = await services.events.status_of(event_id, user.id)
+    if known is None:
+        event = await services.events.get(event_id)
+        status = await services.events.status_of(event_id, user.id)
+    else:
+        event, status = known
     rows: list[list[Button]] = []
     if status is not None:
         rows.append([(tr.gettext("Leave"), callbacks.encode("leave", event.id))])
@@ -210,8 +220,9 @@ async def _register(update: Update, context: BashkeContext, waitlist: bool) -> N
     user = update.effective_user
     assert user is not None
     event_id = callbacks.as_int(callbacks.args(update, 1)[0])
-    outcome = await context.services.events.join(user.id, event_id, user.first_name, waitlist)
-    await show_card(update, context, event_id, note=context.tr.gettext(OUTCOME_TEXT[outcome]))
+    joined = await context.services.events.join(user.id, event_id, user.first_name, waitlist)
+    note = context.tr.gettext(OUTCOME_TEXT[joined.outcome])
+    await show_card(update, context, event_id, note=note, known=(joined.event, joined.status))
 
 
 async def leave(update: Update, context: BashkeContext) -> None:

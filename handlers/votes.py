@@ -18,7 +18,7 @@ from bot.i18n import N_, Translator
 from bot.outbox import OutboxRow, OutgoingMessage
 from bot.roles import Permission
 from bot.services import Services
-from bot.votes import Choice, ProposalResult, Round
+from bot.votes import Choice, ProposalResult, Round, Voted
 from handlers import callbacks
 from handlers.context import BashkeApp, BashkeContext
 from handlers.links import opens
@@ -73,20 +73,29 @@ async def _list_rounds(
 
 
 async def show_round(
-    update: Update, context: BashkeContext, round_id: int, index: int, note: str = ""
+    update: Update,
+    context: BashkeContext,
+    round_id: int,
+    index: int,
+    note: str = "",
+    known: Voted | None = None,
 ) -> None:
+    """A proposal of the round; ``known`` is the round and the voter's choices when just read."""
     user = update.effective_user
     assert user is not None
     if context.person is None:
         raise NotRegistered()
     services = context.services
     tr = context.tr
-    voting_round = await services.votes.get_round(round_id)
+    if known is None:
+        voting_round = await services.votes.get_round(round_id)
+        mine = await services.votes.my_choices(user.id, round_id)
+    else:
+        voting_round, mine = known.round, known.choices
     if not voting_round.proposals:
         raise InvalidInput()
     index = min(max(index, 0), len(voting_round.proposals) - 1)
     proposal = voting_round.proposals[index]
-    mine = await services.votes.my_choices(user.id, round_id)
     closes = tr.moment(voting_round.closes_at, services.config.timezone, "short")
     lines = [
         f"<b>{escape(voting_round.title)}</b>",
@@ -136,11 +145,10 @@ async def cast(update: Update, context: BashkeContext) -> None:
     user = update.effective_user
     assert user is not None
     round_id, proposal_id, choice = callbacks.args(update, 3)
-    services = context.services
-    await services.votes.vote(
+    voted = await context.services.votes.vote(
         user.id, callbacks.as_int(round_id), callbacks.as_int(proposal_id), choice
     )
-    voting_round = await services.votes.get_round(int(round_id))
+    voting_round = voted.round
     index = next(i for i, p in enumerate(voting_round.proposals) if p.id == int(proposal_id))
     # On to the next proposal, so a person votes through the round tap after tap.
     following = min(index + 1, len(voting_round.proposals) - 1)
@@ -150,6 +158,7 @@ async def cast(update: Update, context: BashkeContext) -> None:
         voting_round.id,
         following,
         note=context.tr.gettext("Your vote is saved. You can change it until the vote closes."),
+        known=voted,
     )
 
 

@@ -101,3 +101,36 @@ async def test_online_backup_is_a_consistent_copy(tmp_path: Path) -> None:
         assert copy.execute("SELECT name FROM towns").fetchall() == [("A",)]
     finally:
         copy.close()
+
+
+async def test_ballots_cast_before_the_counts_existed_are_counted(tmp_path: Path) -> None:
+    older = tmp_path / "older"
+    older.mkdir()
+    for version, _, path in available_migrations():
+        if version < 6:
+            (older / path.name).write_text(path.read_text())
+    async with Database(tmp_path / "a.sqlite3") as db:
+        await db.migrate(older)
+        await db.execute(
+            "INSERT INTO rounds (id, title, status, opens_at, closes_at, created_by, created_at)"
+            " VALUES (1, 'Vote', 'open', 'a', 'b', 1, 'z')"
+        )
+        cast = [
+            ("k1", "resident", "support"),
+            ("k2", "resident", "support"),
+            ("k3", "newcomer", "oppose"),
+        ]
+        for key, group, choice in cast:
+            await db.execute(
+                "INSERT INTO ballots (round_id, proposal_id, voter_key, voter_group, choice)"
+                " VALUES (1, 7, ?, ?, ?)",
+                (key, group, choice),
+            )
+        assert await db.migrate() == ["0006_ballot_counts.sql"]
+        rows = await db.fetchall(
+            "SELECT proposal_id, voter_group, choice, n FROM ballot_counts ORDER BY voter_group"
+        )
+        assert [tuple(r) for r in rows] == [
+            (7, "newcomer", "oppose", 1),
+            (7, "resident", "support", 2),
+        ]

@@ -94,20 +94,28 @@ async def test_a_bad_draft_is_refused_with_its_reason(
     assert caught.value.message.startswith(message)
 
 
+async def join(
+    services: Services, person: int, event_id: int, name: str, waitlist: bool = False
+) -> Outcome:
+    """Join, and check the event and place it answers with are what the database now holds."""
+    joined = await services.events.join(person, event_id, name, waitlist)
+    assert joined.event == await services.events.get(event_id)
+    assert joined.status == await services.events.status_of(event_id, person)
+    return joined.outcome
+
+
 async def test_full_event_waitlist_leave_and_promotion(services: Services) -> None:
     bari = await setup(services)
     event = await services.events.create(COORD, draft(services, bari))
     a, b, c, d, _ = PEOPLE
-    assert await services.events.join(a, event.id, "A") is Outcome.REGISTERED
-    assert await services.events.join(a, event.id, "A") is Outcome.ALREADY_REGISTERED
-    assert await services.events.join(b, event.id, "B") is Outcome.REGISTERED
-    assert await services.events.join(c, event.id, "C") is Outcome.FULL
+    assert await join(services, a, event.id, "A") is Outcome.REGISTERED
+    assert await join(services, a, event.id, "A") is Outcome.ALREADY_REGISTERED
+    assert await join(services, b, event.id, "B") is Outcome.REGISTERED
+    assert await join(services, c, event.id, "C") is Outcome.FULL
     assert await services.events.status_of(event.id, c) is None  # offered, not put on it
-    assert await services.events.join(c, event.id, "C", waitlist=True) is Outcome.WAITLISTED
-    assert await services.events.join(d, event.id, "D", waitlist=True) is Outcome.WAITLISTED
-    assert await services.events.join(c, event.id, "C", waitlist=True) is (
-        Outcome.ALREADY_WAITLISTED
-    )
+    assert await join(services, c, event.id, "C", waitlist=True) is Outcome.WAITLISTED
+    assert await join(services, d, event.id, "D", waitlist=True) is Outcome.WAITLISTED
+    assert await join(services, c, event.id, "C", waitlist=True) is (Outcome.ALREADY_WAITLISTED)
     assert len(await pending(services, REMINDER, a)) == 2  # 24 h and 2 h
 
     assert await services.events.leave(a, event.id) is True
@@ -126,7 +134,7 @@ async def test_two_people_taking_the_last_seat_at_once(services: Services) -> No
     outcomes = await asyncio.gather(
         *(services.events.join(person, event.id, "X") for person in PEOPLE)
     )
-    assert sorted(outcomes) == sorted([Outcome.REGISTERED] + [Outcome.FULL] * 4)
+    assert sorted(j.outcome for j in outcomes) == sorted([Outcome.REGISTERED] + [Outcome.FULL] * 4)
     assert (await services.events.get(event.id)).registered == 1
 
 
@@ -137,7 +145,7 @@ async def test_registration_closes_at_the_deadline(services: Services) -> None:
         COORD, draft(services, bari, registration_deadline=deadline)
     )
     services.clock.advance(days=1, seconds=1)
-    assert await services.events.join(PEOPLE[0], event.id, "A") is Outcome.CLOSED
+    assert await join(services, PEOPLE[0], event.id, "A") is Outcome.CLOSED
     with pytest.raises(NotRegistered):
         await services.events.join(9999, event.id, "stranger")
 
@@ -147,14 +155,14 @@ async def test_fill_alerts_go_out_once_each(services: Services) -> None:
     event = await services.events.create(COORD, draft(services, bari, capacity=4))
     alerts = "SELECT params FROM outbox WHERE kind = 'event_fill' ORDER BY id"
     for person in PEOPLE[:2]:
-        await services.events.join(person, event.id, "P")
+        await join(services, person, event.id, "P")
     assert [r[0] for r in await services.db.fetchall(alerts)] == [
         f'{{"event_id": {event.id}, "percent": 50}}'
     ]
     await services.events.leave(PEOPLE[1], event.id)
-    await services.events.join(PEOPLE[1], event.id, "P")  # back to 50 %: no second alert
+    await join(services, PEOPLE[1], event.id, "P")  # back to 50 %: no second alert
     for person in PEOPLE[2:4]:
-        await services.events.join(person, event.id, "P")
+        await join(services, person, event.id, "P")
     percents = [r[0][-4:-1] for r in await services.db.fetchall(alerts)]
     assert percents == [" 50", " 80", "100"] or percents == [" 50", "100"]
     assert len(set(percents)) == len(percents)
@@ -174,7 +182,7 @@ async def test_moving_moves_reminders_and_cancelling_withdraws_them(services: Se
     await services.events.cancel(COORD, event.id)
     assert await pending(services, REMINDER) == []
     assert await pending(services, "event_cancelled", PEOPLE[0]) != []
-    assert await services.events.join(PEOPLE[1], event.id, "B") is Outcome.CLOSED
+    assert await join(services, PEOPLE[1], event.id, "B") is Outcome.CLOSED
 
 
 async def test_check_in_and_attendance(services: Services) -> None:

@@ -73,7 +73,10 @@ async def test_one_vote_per_person_changeable_until_the_close(services: Services
     round_id, (first, second) = await open_round(services)
     voter = people[0]
     await services.votes.vote(voter, round_id, first, "support")
-    await services.votes.vote(voter, round_id, first, "oppose")
+    voted = await services.votes.vote(voter, round_id, first, "oppose")
+    # The vote answers with the round and the voter's own choices as they now are.
+    assert voted.round == await services.votes.get_round(round_id)
+    assert voted.choices == {first: "oppose"}
     # A burst of double taps still leaves one ballot.
     await asyncio.gather(
         *(services.votes.vote(voter, round_id, second, "abstain") for _ in range(10))
@@ -183,3 +186,40 @@ async def test_reminders_go_to_non_voters_once_and_results_to_voters(services: S
     assert await services.votes.close_due() == [round_id]
     told = await services.db.fetchall("SELECT chat_id FROM outbox WHERE kind = 'round_results'")
     assert [r[0] for r in told] == [people[0]]
+
+
+COUNTED = (
+    "SELECT round_id, proposal_id, voter_group, choice, n FROM ballot_counts WHERE n > 0"
+    " ORDER BY 1, 2, 3, 4"
+)
+RECOUNTED = (
+    "SELECT round_id, proposal_id, voter_group, choice, COUNT(*) FROM ballots"
+    " GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+)
+
+
+async def test_the_kept_counts_always_equal_the_ballots(services: Services) -> None:
+    people = await setup(services, residents=6, newcomers=6)
+    round_id, (first, second) = await open_round(services)
+    for i, voter in enumerate(people):
+        await services.votes.vote(voter, round_id, first, ("support", "oppose", "abstain")[i % 3])
+        await services.votes.vote(voter, round_id, second, "support")
+    # Changed minds, a vote given twice the same way, a new self-description, an erasure.
+    await services.votes.vote(people[0], round_id, first, "oppose")
+    await services.votes.vote(people[1], round_id, first, "oppose")
+    await services.votes.vote(people[2], round_id, second, "support")
+    await services.people.set_self_description(people[3], "newcomer")
+    await services.votes.vote(people[3], round_id, second, "oppose")
+    await services.erase_person(people[4])
+    counted = [tuple(r) for r in await services.db.fetchall(COUNTED)]
+    assert counted == [tuple(r) for r in await services.db.fetchall(RECOUNTED)]
+    assert sum(r[4] for r in counted) == 2 * len(people)
+    services.clock.advance(days=4)
+    await services.votes.close_due()
+    results = {r.proposal.id: r for r in await services.votes.results(round_id)}
+    assert results[second].overall.support == 11 and results[second].overall.oppose == 1
+    assert results[second].groups["newcomer"].oppose == 1  # type: ignore[union-attr]
+    assert results[second].groups["newcomer"].support == 6  # type: ignore[union-attr]
+    # A round with its ballots gone leaves no counts behind.
+    await services.db.execute("DELETE FROM ballots WHERE round_id = ?", (round_id,))
+    assert await services.db.fetchall(COUNTED) == []
