@@ -5,10 +5,10 @@ from __future__ import annotations
 from bot.db import Transaction, now_text
 
 
-async def record(
+def record(
     tx: Transaction, actor_id: int | None, action: str, subject: str, detail: str | None = None
 ) -> None:
-    await tx.execute(
+    tx.defer(
         "INSERT INTO audit_log (at, actor_id, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
         (now_text(), actor_id, action, subject, detail),
     )

@@ -195,7 +195,7 @@ class BroadcastService:
                     to_db_time(now),
                 ),
             )
-            await self._outbox.enqueue_many(
+            self._outbox.enqueue_many(
                 tx,
                 people,
                 KIND,
@@ -203,7 +203,7 @@ class BroadcastService:
                 not_before=send_at,
                 subject=f"broadcast:{broadcast_id}",
             )
-            await audit.record(
+            audit.record(
                 tx,
                 actor_id,
                 "broadcast",
@@ -246,7 +246,7 @@ class BroadcastService:
                 (to_db_time(self._clock()), broadcast_id),
             )
             withdrawn = await self._outbox.cancel(tx, broadcast.subject)
-            await audit.record(tx, actor_id, "cancel_broadcast", broadcast.subject)
+            audit.record(tx, actor_id, "cancel_broadcast", broadcast.subject)
         return withdrawn
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 import aiosqlite
 
@@ -18,7 +18,9 @@ from bot import PROJECT_ROOT
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 BUSY_TIMEOUT_MS = 5000
+MIN_SQLITE = (3, 35)
 Params = Sequence[Any] | dict[str, Any]
+T = TypeVar("T")
 
 
 class MigrationError(Exception):
@@ -65,12 +67,25 @@ class Database:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._conn: aiosqlite.Connection | None = None
+        self._raw: sqlite3.Connection | None = None  # the same connection, for _in_thread
         self._lock = asyncio.Lock()
 
     async def open(self) -> None:
+        if sqlite3.sqlite_version_info < MIN_SQLITE:
+            raise MigrationError(
+                f"SQLite {'.'.join(map(str, MIN_SQLITE))} or newer is needed (for RETURNING);"
+                f" this Python has {sqlite3.sqlite_version}"
+            )
         if self.path.parent and not self.path.parent.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        raw: list[sqlite3.Connection] = []
+
+        def connector() -> sqlite3.Connection:  # runs on aiosqlite's thread
+            raw.append(sqlite3.connect(self.path, isolation_level=None))
+            return raw[0]
+
+        conn = await aiosqlite.Connection(connector, iter_chunk_size=64)
+        self._raw = raw[0]
         conn.row_factory = sqlite3.Row
         await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         await conn.execute("PRAGMA journal_mode = WAL")
@@ -81,7 +96,7 @@ class Database:
     async def close(self) -> None:
         if self._conn is not None:
             await self._conn.close()
-            self._conn = None
+            self._conn = self._raw = None
 
     async def __aenter__(self) -> Database:
         await self.open()
@@ -116,16 +131,32 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
-        """A multi-statement change: all of it or nothing, and nobody else in between."""
+        """A multi-statement change: all of it or nothing, and nobody else in between.
+
+        Its statements travel to the database thread in as few trips as the code allows: BEGIN
+        goes with the first statement, and deferred writes wait for the next read or the COMMIT.
+        """
         async with self._lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            tx = Transaction(self)
             try:
-                yield Transaction(self.conn)
+                yield tx
             except BaseException:
-                await self.conn.execute("ROLLBACK")
+                if tx.begun:
+                    await self._in_thread(_roll_back)
                 raise
             else:
-                await self.conn.execute("COMMIT")
+                await tx.trip(("execute", "COMMIT", ()))
+
+    async def _in_thread(self, work: Callable[..., T], *args: Any) -> T:
+        """Run ``work(connection, *args)`` on aiosqlite's thread, in one trip.
+
+        aiosqlite has no public call for this; ``Connection._execute`` is how its own methods
+        reach the thread, and tests/test_db.py pins its behaviour.
+        """
+        if self._raw is None:
+            raise RuntimeError("the database is not open")
+        result: T = await self.conn._execute(work, self._raw, *args)  # type: ignore[no-untyped-call]
+        return result
 
     async def backup(self, target: Path) -> None:
         """An online, consistent copy through SQLite's backup API, safe while the bot runs."""
@@ -180,34 +211,87 @@ class Database:
         return applied
 
 
-class Transaction:
-    """The statements of one ``Database.transaction``; the lock is already held."""
+Step = tuple[Literal["execute", "executemany", "fetchall", "insert"], str, Any]
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
+
+class Transaction:
+    """The statements of one ``Database.transaction``; the lock is already held.
+
+    ``execute``, ``insert`` and the reads answer at once; ``defer`` and ``defer_many`` queue a
+    write whose answer nobody needs, sent with the next statement or the COMMIT.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._pending: list[Step] = [("execute", "BEGIN IMMEDIATE", ())]
+        self.begun = False
+
+    async def trip(self, last: Step) -> Any:
+        """Send what is pending and ``last``; return the answer to ``last``."""
+        steps, self._pending = [*self._pending, last], []
+        self.begun = True
+        return await self._db._in_thread(_run_steps, steps)
+
+    def defer(self, sql: str, params: Params = ()) -> None:
+        self._pending.append(("execute", sql, params))
+
+    def defer_many(self, sql: str, rows: Iterable[Params]) -> None:
+        self._pending.append(("executemany", sql, list(rows)))
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        return await _rowcount(self._conn, sql, params)
+        """One statement; returns the number of rows it changed."""
+        rowcount: int = await self.trip(("execute", sql, params))
+        return rowcount
 
     async def insert(self, sql: str, params: Params = ()) -> int:
-        row = await self._conn.execute_insert(sql, params)
-        return int(row[0]) if row else 0
+        """One INSERT; returns the new row's id."""
+        rowid: int = await self.trip(("insert", sql, params))
+        return rowid
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> int:
         """One statement for many rows in one trip; returns the number of rows it changed."""
-        cursor = await self._conn.executemany(sql, rows)
-        return cursor.rowcount
+        rowcount: int = await self.trip(("executemany", sql, list(rows)))
+        return rowcount
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        return list(await self._conn.execute_fetchall(sql, params))
+        rows: list[sqlite3.Row] = await self.trip(("fetchall", sql, params))
+        return rows
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
+
+
+def _run_steps(conn: sqlite3.Connection, steps: list[Step]) -> Any:
+    """On the database thread: the steps in order; the answer to the last. A failing step
+    rolls the transaction back before the error travels on."""
+    result: Any = None
+    try:
+        for kind, sql, params in steps:
+            if kind == "executemany":
+                result = conn.executemany(sql, params).rowcount
+                continue
+            cursor = conn.execute(sql, params)
+            if kind == "execute":
+                result = cursor.rowcount
+            elif kind == "insert":
+                result = cursor.lastrowid or 0
+            else:
+                result = cursor.fetchall()
+            cursor.close()
+    except BaseException:
+        _roll_back(conn)
+        raise
+    return result
+
+
+def _roll_back(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
 
 
 async def _rowcount(conn: aiosqlite.Connection, sql: str, params: Params) -> int:

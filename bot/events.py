@@ -287,7 +287,7 @@ class EventService:
                     to_db_time(self.clock()),
                 ),
             )
-            await audit.record(tx, actor_id, "create_event", f"event:{event_id}")
+            audit.record(tx, actor_id, "create_event", f"event:{event_id}")
         return await self.get(event_id)
 
     async def move(
@@ -333,8 +333,8 @@ class EventService:
                         dedupe_key=f"moved:{event_id}:{person_id}:{to_db_time(starts_at)}",
                     )
                 )
-            await self._outbox.enqueue_all(tx, notices)
-            await audit.record(tx, actor_id, "move_event", event.subject, to_db_time(starts_at))
+            self._outbox.enqueue_all(tx, notices)
+            audit.record(tx, actor_id, "move_event", event.subject, to_db_time(starts_at))
         return await self.get(event_id)
 
     async def edit(self, actor_id: int, event_id: int, field: str, value: str) -> Event:
@@ -385,7 +385,7 @@ class EventService:
             else:
                 stamp = to_db_time(self.clock())
                 for person_id, _ in await self._people_on(tx, event_id):
-                    await self._outbox.enqueue(
+                    self._outbox.enqueue(
                         tx,
                         person_id,
                         CHANGED,
@@ -393,7 +393,7 @@ class EventService:
                         subject=event.subject,
                         dedupe_key=f"changed:{event_id}:{person_id}:{field}:{stamp}",
                     )
-            await audit.record(tx, actor_id, "edit_event", event.subject, field)
+            audit.record(tx, actor_id, "edit_event", event.subject, field)
         return await self.get(event_id)
 
     async def cancel(self, actor_id: int, event_id: int) -> Event:
@@ -404,7 +404,7 @@ class EventService:
         async with self._db.transaction() as tx:
             await tx.execute("UPDATE events SET status = 'cancelled' WHERE id = ?", (event_id,))
             await self._outbox.cancel(tx, event.subject)
-            await self._outbox.enqueue_all(
+            self._outbox.enqueue_all(
                 tx,
                 [
                     Queued(
@@ -417,7 +417,7 @@ class EventService:
                     for person_id, _ in await self._people_on(tx, event_id)
                 ],
             )
-            await audit.record(tx, actor_id, "cancel_event", event.subject)
+            audit.record(tx, actor_id, "cancel_event", event.subject)
         return await self.get(event_id)
 
     async def attendance(self, actor_id: int, event_id: int) -> Attendance:
@@ -457,22 +457,26 @@ class EventService:
         return _event(row)
 
     async def upcoming(self, telegram_id: int, offset: int, limit: int) -> tuple[list[Event], int]:
-        """Events not yet over: mine first, then my town's, then the rest, each by start."""
-        now = to_db_time(self.clock())
-        town = await self._db.fetchval(
-            "SELECT town_id FROM people WHERE telegram_id = ?", (telegram_id,)
-        )
-        total = await self._db.fetchval(
-            "SELECT COUNT(*) FROM events WHERE status = 'scheduled' AND ends_at > ?", (now,)
-        )
+        """Events not yet over: mine first, then my town's, then the rest, each by start.
+
+        One statement, the count included (SQLite counts the seats of the page's events only).
+        """
+        upcoming = " FROM events WHERE status = 'scheduled' AND ends_at > :now"
+        params = {"now": to_db_time(self.clock()), "person": telegram_id}
         rows = await self._db.fetchall(
-            EVENT_SELECT + " WHERE e.status = 'scheduled' AND e.ends_at > ?"
+            EVENT_COLUMNS
+            + f", (SELECT COUNT(*) {upcoming}) AS total"
+            + EVENT_FROM
+            + " WHERE e.status = 'scheduled' AND e.ends_at > :now"
             " ORDER BY EXISTS (SELECT 1 FROM registrations r WHERE r.event_id = e.id"
-            "  AND r.telegram_id = ?) DESC, (e.town_id IS ? ) DESC, e.starts_at, e.id"
-            " LIMIT ? OFFSET ?",
-            (now, telegram_id, town, limit, offset),
+            "  AND r.telegram_id = :person) DESC,"
+            " e.town_id IS (SELECT town_id FROM people WHERE telegram_id = :person) DESC,"
+            " e.starts_at, e.id LIMIT :limit OFFSET :offset",
+            {**params, "limit": limit, "offset": offset},
         )
-        return [_event(row) for row in rows], int(total)
+        if rows:
+            return [_event(row) for row in rows], int(rows[0]["total"])
+        return [], int(await self._db.fetchval("SELECT COUNT(*)" + upcoming, params))
 
     async def mine(self, telegram_id: int) -> list[tuple[Event, str]]:
         rows = await self._db.fetchall(
@@ -607,13 +611,13 @@ class EventService:
         """Put the person on the event; returns the event with its counts as they now are."""
         seq = "(SELECT IFNULL(MAX(seq), 0) + 1 FROM registrations)"
         if replace_existing:
-            await tx.execute(
+            tx.defer(
                 f"UPDATE registrations SET status = ?, seq = {seq}"
                 " WHERE event_id = ? AND telegram_id = ?",
                 (status, event.id, telegram_id),
             )
         else:
-            await tx.execute(
+            tx.defer(
                 "INSERT INTO registrations (event_id, telegram_id, status, display_name, seq,"
                 f" joined_at) VALUES (?, ?, ?, ?, {seq}, ?)",
                 (event.id, telegram_id, status, display_name, to_db_time(self.clock())),
@@ -623,7 +627,7 @@ class EventService:
             return replace(event, waitlisted=waitlisted + 1)
         event = replace(event, registered=event.registered + 1, waitlisted=waitlisted)
         if reminders:
-            await self._outbox.enqueue_all(tx, self._reminders(event, telegram_id))
+            self._outbox.enqueue_all(tx, self._reminders(event, telegram_id))
         return await self._alert_fill(tx, event)
 
     async def _promote_from_waitlist(self, tx: Transaction, event_id: int) -> None:
@@ -642,7 +646,7 @@ class EventService:
             (event_id, first),
         )
         event = replace(event, registered=event.registered + 1, waitlisted=event.waitlisted - 1)
-        await self._outbox.enqueue_all(
+        self._outbox.enqueue_all(
             tx,
             [
                 *self._reminders(event, first),
@@ -682,14 +686,14 @@ class EventService:
         reached = max((t for t in FILL_THRESHOLDS if percent >= t), default=0)
         if reached <= event.fill_alerted:
             return event
-        await tx.execute("UPDATE events SET fill_alerted = ? WHERE id = ?", (reached, event.id))
+        tx.defer("UPDATE events SET fill_alerted = ? WHERE id = ?", (reached, event.id))
         town = event.town_id if event.scope == Scope.LOCAL else None
         coordinators = await tx.fetchall(
             "SELECT DISTINCT telegram_id FROM staff_roles WHERE role = 'coordinator'"
             " AND (town_id IS NULL OR town_id IS ?)",
             (town,),
         )
-        await self._outbox.enqueue_all(
+        self._outbox.enqueue_all(
             tx,
             [
                 Queued(

@@ -122,7 +122,7 @@ class Outbox:
             raise ValueError(f"a renderer for {kind!r} is registered already")
         self._renderers[kind] = renderer
 
-    async def enqueue(
+    def enqueue(
         self,
         tx: Transaction,
         chat_id: int,
@@ -133,17 +133,16 @@ class Outbox:
         expires_at: datetime | None = None,
         subject: str | None = None,
         dedupe_key: str | None = None,
-    ) -> bool:
-        """Queue one message as part of the caller's change; False if its key was queued before."""
-        added = await self.enqueue_all(
+    ) -> None:
+        """Queue one message as part of the caller's change (once per ``dedupe_key``)."""
+        self.enqueue_all(
             tx, [Queued(chat_id, kind, params or {}, not_before, expires_at, subject, dedupe_key)]
         )
-        return added == 1
 
-    async def enqueue_all(self, tx: Transaction, messages: list[Queued]) -> int:
-        """Queue several messages in one statement; returns how many were new."""
+    def enqueue_all(self, tx: Transaction, messages: list[Queued]) -> None:
+        """Queue several messages in one statement, sent with the caller's next one."""
         now = self.clock()
-        added = await tx.executemany(
+        tx.defer_many(
             ENQUEUE,
             [
                 (
@@ -160,9 +159,8 @@ class Outbox:
             ],
         )
         self._wake_if_due(min((m.not_before or now for m in messages), default=None), now)
-        return added
 
-    async def enqueue_many(
+    def enqueue_many(
         self,
         tx: Transaction,
         chat_ids: list[int],
@@ -176,7 +174,7 @@ class Outbox:
         now = self.clock()
         text = json.dumps(params, ensure_ascii=False)
         created, at = to_db_time(now), to_db_time(not_before)
-        await tx.executemany(
+        tx.defer_many(
             ENQUEUE,
             [
                 (chat_id, kind, text, subject, f"{subject}:{chat_id}", at, None, created)

@@ -52,7 +52,7 @@ class StaffService:
                 (target_id, role.value, town_id, actor_id, now_text()),
             )
             if added:
-                await audit.record(tx, actor_id, "grant", str(target_id), _detail(role, town_slug))
+                audit.record(tx, actor_id, "grant", str(target_id), _detail(role, town_slug))
         return bool(added)
 
     async def revoke(
@@ -68,7 +68,7 @@ class StaffService:
                 (target_id, role.value, town_id),
             )
             if removed:
-                await audit.record(tx, actor_id, "revoke", str(target_id), _detail(role, town_slug))
+                audit.record(tx, actor_id, "revoke", str(target_id), _detail(role, town_slug))
         return bool(removed)
 
     async def list_staff(self, actor_id: int) -> list[StaffRole]:

@@ -215,10 +215,10 @@ class StoryService:
         return await self._update_draft(author_id, "title = ?", (name,))
 
     async def set_text(self, author_id: int, text: str) -> Story:
-        story = await self._update_draft(author_id, "text = ?", (check_story_text(text),))
-        # A gentle note if the draft is left unfinished; dropped if it is sent or changed by then.
         async with self._db.transaction() as tx:
-            await self._outbox.enqueue(
+            story = await self._update_draft(author_id, "text = ?", (check_story_text(text),), tx)
+            # A gentle note if the draft is left unfinished; dropped if it is sent or changed.
+            self._outbox.enqueue(
                 tx,
                 author_id,
                 DRAFT_WAITING,
@@ -257,7 +257,7 @@ class StoryService:
             )
             await self._outbox.cancel(tx, f"story:{story.id}", kind=DRAFT_WAITING)
             for moderator in await self._moderators(tx):
-                await self._outbox.enqueue(
+                self._outbox.enqueue(
                     tx,
                     moderator,
                     SUBMITTED,
@@ -328,7 +328,7 @@ class StoryService:
                 (now, moderator_id, story_id, action, reason.value if reason else None),
             )
             if row["author_id"] is not None:
-                await self._outbox.enqueue(
+                self._outbox.enqueue(
                     tx,
                     row["author_id"],
                     DECIDED,
@@ -337,7 +337,7 @@ class StoryService:
                     dedupe_key=f"decided:{story_id}",
                 )
             if status == "approved" and row["kind"] == Kind.STORY and self.channel_id is not None:
-                await self._outbox.enqueue(
+                self._outbox.enqueue(
                     tx,
                     self.channel_id,
                     PUBLISHED,
@@ -392,18 +392,21 @@ class StoryService:
     # Helpers --------------------------------------------------------------------------------
 
     async def _update_draft(
-        self, author_id: int, assignments: str, params: tuple[Any, ...]
+        self,
+        author_id: int,
+        assignments: str,
+        params: tuple[Any, ...],
+        tx: Transaction | None = None,
     ) -> Story:
-        changed = await self._db.execute(
+        # One trip: the changed draft comes back with the change.
+        row = await (tx or self._db).fetchone(
             f"UPDATE stories SET {assignments}, updated_at = ?"
-            " WHERE author_id = ? AND status = 'draft'",
+            " WHERE author_id = ? AND status = 'draft' RETURNING *",
             (*params, to_db_time(self._clock()), author_id),
         )
-        if not changed:
+        if row is None:
             raise NotFound(N_("There is no story waiting to be sent. Start one with /story."))
-        story = await self.draft(author_id)
-        assert story is not None
-        return story
+        return _story(row)
 
     async def _moderators(self, tx: Transaction) -> list[int]:
         rows = await tx.fetchall(

@@ -107,7 +107,7 @@ class TownService:
                 " VALUES (?, ?, ?, ?, ?)",
                 (slug, name, timezone, actor_id, now_text()),
             )
-            await audit.record(tx, actor_id, "add_town", slug, timezone)
+            audit.record(tx, actor_id, "add_town", slug, timezone)
         return Town(id=town_id, slug=slug, name=name, timezone=timezone)
 
     async def add_chapter(self, actor_id: int, slug: str, language: str, title: str) -> int:
@@ -131,7 +131,7 @@ class TownService:
                 "INSERT INTO chapter_titles (chapter_id, language, title) VALUES (?, ?, ?)",
                 (chapter_id, language, title),
             )
-            await audit.record(tx, actor_id, "add_chapter", slug)
+            audit.record(tx, actor_id, "add_chapter", slug)
         return chapter_id
 
     async def set_chapter_title(
@@ -148,7 +148,7 @@ class TownService:
                 " ON CONFLICT (chapter_id, language) DO UPDATE SET title = excluded.title",
                 (chapter_id, language, title),
             )
-            await audit.record(tx, actor_id, "chapter_title", str(chapter_id), language)
+            audit.record(tx, actor_id, "chapter_title", str(chapter_id), language)
 
 
 def _chapter_title(language: str, title: str) -> str:

@@ -181,7 +181,7 @@ class VoteService:
                 " VALUES (NULL, ?, 'proposal', ?, ?, 1, 'approved', ?, ?, ?, ?, ?)",
                 (chapter_id, title, text, now, now, now, now, actor_id),
             )
-            await audit.record(tx, actor_id, "add_proposal", f"proposal:{proposal_id}")
+            audit.record(tx, actor_id, "add_proposal", f"proposal:{proposal_id}")
         return proposal_id
 
     async def proposals(self, not_in_open_round: bool = False) -> list[Proposal]:
@@ -240,7 +240,7 @@ class VoteService:
                 "INSERT INTO round_proposals (round_id, proposal_id, position) VALUES (?, ?, ?)",
                 [(round_id, p, i) for i, p in enumerate(unique)],
             )
-            await audit.record(tx, actor_id, "open_round", f"round:{round_id}")
+            audit.record(tx, actor_id, "open_round", f"round:{round_id}")
         return await self.get_round(round_id)
 
     async def get_round(self, round_id: int) -> Round:
@@ -282,7 +282,7 @@ class VoteService:
                 raise RoundClosed()
             if all(proposal.id != proposal_id for proposal in voting_round.proposals):
                 raise InvalidInput(N_("That proposal is not part of this vote."))
-            await tx.execute(
+            tx.defer(
                 "INSERT INTO ballots (round_id, proposal_id, voter_key, voter_group, choice)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (round_id, proposal_id, voter_key)"
                 " DO UPDATE SET choice = excluded.choice, voter_group = excluded.voter_group",
@@ -410,7 +410,7 @@ class VoteService:
         return [p for p in people if (self._voter(round_id, p) in keys) == voted]
 
     async def _tell(self, tx: Transaction, people: list[int], kind: str, round_id: int) -> None:
-        await self._outbox.enqueue_many(
+        self._outbox.enqueue_many(
             tx,
             people,
             kind,

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.db import MIGRATIONS_DIR, Database, MigrationError, available_migrations
+from tests.conftest import Trips
 
 
 async def test_pragmas_are_set(tmp_path: Path) -> None:
@@ -70,6 +71,47 @@ async def test_transaction_is_all_or_nothing(tmp_path: Path) -> None:
                 )
                 raise RuntimeError("boom")
         assert await db.fetchval("SELECT COUNT(*) FROM towns") == 0
+
+
+async def test_deferred_writes_go_with_the_next_statement(tmp_path: Path, trips: Trips) -> None:
+    async with Database(tmp_path / "a.sqlite3") as db:
+        await db.execute("CREATE TABLE t (n INTEGER UNIQUE)")
+        trips.count = 0
+        async with db.transaction() as tx:
+            tx.defer("INSERT INTO t VALUES (1)")
+            tx.defer_many("INSERT INTO t VALUES (?)", [(2,), (3,)])
+            # BEGIN, the three writes and this read: one trip, and the read sees the writes.
+            assert await tx.fetchval("SELECT COUNT(*) FROM t") == 3
+            tx.defer("INSERT INTO t VALUES (4)")
+        assert trips.count == 2  # the last write went with the COMMIT
+        assert [r[0] for r in await db.fetchall("SELECT n FROM t ORDER BY n")] == [1, 2, 3, 4]
+
+
+async def test_a_deferred_write_that_fails_undoes_the_whole_transaction(tmp_path: Path) -> None:
+    async with Database(tmp_path / "a.sqlite3") as db:
+        await db.execute("CREATE TABLE t (n INTEGER UNIQUE)")
+        await db.execute("INSERT INTO t VALUES (1)")
+        with pytest.raises(sqlite3.IntegrityError):
+            async with db.transaction() as tx:
+                await tx.execute("INSERT INTO t VALUES (2)")
+                tx.defer("INSERT INTO t VALUES (1)")  # refused only at the COMMIT's trip
+        assert [r[0] for r in await db.fetchall("SELECT n FROM t")] == [1]
+        # The connection is usable again, outside and inside a transaction.
+        async with db.transaction() as tx:
+            tx.defer("INSERT INTO t VALUES (5)")
+        assert await db.fetchval("SELECT COUNT(*) FROM t") == 2
+
+
+async def test_a_transaction_that_never_reached_the_database_sends_nothing(
+    tmp_path: Path, trips: Trips
+) -> None:
+    async with Database(tmp_path / "a.sqlite3") as db:
+        trips.count = 0
+        with pytest.raises(RuntimeError):
+            async with db.transaction() as tx:
+                tx.defer("INSERT INTO nowhere VALUES (1)")
+                raise RuntimeError("refused before any statement")
+        assert trips.count == 0
 
 
 async def test_transactions_do_not_interleave(tmp_path: Path) -> None:

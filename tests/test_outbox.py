@@ -127,12 +127,12 @@ async def queue(
     expires_at: datetime | None = None,
     dedupe_key: str | None = None,
     withdrawn: bool = False,
-) -> bool:
+) -> None:
     params: dict[str, Any] = {"text": text}
     if withdrawn:
         params["withdrawn"] = True
     async with services.db.transaction() as tx:
-        return await services.outbox.enqueue(
+        services.outbox.enqueue(
             tx,
             chat_id,
             NOTE,
@@ -146,7 +146,7 @@ async def queue(
 async def queue_many(services: Services, items: Iterable[tuple[int, str]]) -> None:
     async with services.db.transaction() as tx:
         for chat_id, text in items:
-            await services.outbox.enqueue(tx, chat_id, NOTE, {"text": text})
+            services.outbox.enqueue(tx, chat_id, NOTE, {"text": text})
 
 
 async def rows(services: Services) -> dict[str, dict[str, Any]]:
@@ -456,13 +456,14 @@ async def test_a_permanent_refusal_fails_at_once(services: Services) -> None:
 
 async def test_a_dedupe_key_is_queued_once(services: Services) -> None:
     use_notes(services)
-    assert await queue(services, 1, "once", dedupe_key="reminder:1:1:120")
-    assert not await queue(services, 1, "twice", dedupe_key="reminder:1:1:120")
+    await queue(services, 1, "once", dedupe_key="reminder:1:1:120")
+    await queue(services, 1, "twice", dedupe_key="reminder:1:1:120")
+    assert await statuses(services) == {"once": "pending"}
     transport = FakeTransport()
 
     await deliver_all(sender(services, transport), services)
     # Even once it was sent, the same key is not queued again.
-    assert not await queue(services, 1, "thrice", dedupe_key="reminder:1:1:120")
+    await queue(services, 1, "thrice", dedupe_key="reminder:1:1:120")
     await deliver_all(sender(services, transport), services)
 
     assert transport.texts() == ["once"]
