@@ -20,6 +20,8 @@ DEFAULT_CONFIG_PATHS = (Path("config.toml"), PROJECT_ROOT / "config.toml")
 EXAMPLE_CONFIG = PROJECT_ROOT / "config.example.toml"
 # More is not faster: httpx's connection pool slows with each connection it holds.
 DEFAULT_MAX_CONCURRENT_UPDATES = 64
+# Telegram's broadcast limit is about 30 messages a second; a margin below it.
+DEFAULT_OUTBOX_RATE = 25.0
 
 
 class ConfigError(Exception):
@@ -65,7 +67,7 @@ class Config:
     chapters: tuple[ChapterConfig, ...] = ()
     webhook: WebhookConfig | None = None
     max_concurrent_updates: int = DEFAULT_MAX_CONCURRENT_UPDATES
-    outbox_rate: float = 25.0
+    outbox_rate: float = DEFAULT_OUTBOX_RATE
     public_channel: int | None = None
     source: Path | None = field(default=None, compare=False)
 
@@ -132,7 +134,7 @@ def parse_config(
     if not isinstance(max_updates, int) or isinstance(max_updates, bool) or max_updates < 1:
         raise ConfigError("bot.max_concurrent_updates", "must be a whole number of at least 1")
 
-    outbox_rate = bot.get("outbox_rate", 25)
+    outbox_rate = bot.get("outbox_rate", DEFAULT_OUTBOX_RATE)
     if (
         not isinstance(outbox_rate, int | float)
         or isinstance(outbox_rate, bool)

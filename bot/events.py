@@ -459,24 +459,32 @@ class EventService:
     async def upcoming(self, telegram_id: int, offset: int, limit: int) -> tuple[list[Event], int]:
         """Events not yet over: mine first, then my town's, then the rest, each by start.
 
-        One statement, the count included (SQLite counts the seats of the page's events only).
+        One statement. Each of the three groups walks the index in order of start and stops as
+        soon as the page is full, so a page costs the same with ten events or a thousand.
         """
-        upcoming = " FROM events WHERE status = 'scheduled' AND ends_at > :now"
+        mine = "id IN (SELECT event_id FROM registrations WHERE telegram_id = :person)"
+        town = "town_id IS (SELECT town_id FROM people WHERE telegram_id = :person)"
+        groups = (mine, f"{town} AND NOT {mine}", f"NOT ({town}) AND NOT {mine}")
+        page = " UNION ALL ".join(
+            f"SELECT * FROM (SELECT {rank} AS rank, id, starts_at FROM events"
+            f" INDEXED BY events_upcoming WHERE status = 'scheduled' AND ends_at > :now"
+            f" AND {condition} ORDER BY starts_at, id LIMIT :upto)"
+            for rank, condition in enumerate(groups)
+        )
+        total = (
+            "SELECT COUNT(*) FROM events INDEXED BY events_open"
+            " WHERE status = 'scheduled' AND ends_at > :now"
+        )
         params = {"now": to_db_time(self.clock()), "person": telegram_id}
         rows = await self._db.fetchall(
-            EVENT_COLUMNS
-            + f", (SELECT COUNT(*) {upcoming}) AS total"
-            + EVENT_FROM
-            + " WHERE e.status = 'scheduled' AND e.ends_at > :now"
-            " ORDER BY EXISTS (SELECT 1 FROM registrations r WHERE r.event_id = e.id"
-            "  AND r.telegram_id = :person) DESC,"
-            " e.town_id IS (SELECT town_id FROM people WHERE telegram_id = :person) DESC,"
-            " e.starts_at, e.id LIMIT :limit OFFSET :offset",
-            {**params, "limit": limit, "offset": offset},
+            EVENT_COLUMNS + f", ({total}) AS total FROM ({page}) page"
+            " JOIN events e ON e.id = page.id LEFT JOIN towns t ON t.id = e.town_id"
+            " ORDER BY page.rank, page.starts_at, page.id LIMIT :limit OFFSET :offset",
+            {**params, "limit": limit, "offset": offset, "upto": offset + limit},
         )
         if rows:
             return [_event(row) for row in rows], int(rows[0]["total"])
-        return [], int(await self._db.fetchval("SELECT COUNT(*)" + upcoming, params))
+        return [], int(await self._db.fetchval(total, params))
 
     async def mine(self, telegram_id: int) -> list[tuple[Event, str]]:
         rows = await self._db.fetchall(

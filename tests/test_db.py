@@ -168,7 +168,7 @@ async def test_ballots_cast_before_the_counts_existed_are_counted(tmp_path: Path
                 " VALUES (1, 7, ?, ?, ?)",
                 (key, group, choice),
             )
-        assert await db.migrate() == ["0006_ballot_counts.sql"]
+        assert (await db.migrate())[0] == "0006_ballot_counts.sql"
         rows = await db.fetchall(
             "SELECT proposal_id, voter_group, choice, n FROM ballot_counts ORDER BY voter_group"
         )
