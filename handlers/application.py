@@ -87,6 +87,8 @@ async def _stop_delivery(app: Application[Any, Any, Any, Any, Any, Any]) -> None
 
 
 async def _on_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    # Whoever skipped post_stop: the sender never outlives the database it reads.
+    await _stop_delivery(app)
     services: Services = app.bot_data["services"]
     await services.db.close()
 
