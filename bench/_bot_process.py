@@ -35,6 +35,7 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     Defaults,
+    MessageHandler,
     SimpleUpdateProcessor,
     filters,
 )
@@ -150,7 +151,9 @@ def build_bare(
         .concurrent_updates(CountingProcessor(concurrency))
         .build()
     )
-    app.add_handler(CommandHandler("start", replay, filters=filters.ChatType.PRIVATE))
+    private = filters.ChatType.PRIVATE
+    app.add_handler(CommandHandler(["start", "events", "story"], replay, filters=private))
+    app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, replay))
     app.add_handler(CallbackQueryHandler(replay))
     return app
 

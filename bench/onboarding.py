@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._bot_process import bashke_config
+from bench.table import Figure, ratio
 from bot.config import DEFAULT_MAX_CONCURRENT_UPDATES, Config
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Catalogs
 from handlers.onboarding import SELF_DESCRIPTIONS
@@ -627,6 +628,45 @@ def print_throughput(result: ThroughputResult) -> None:
     )
     goal = median >= LATENCY_GOAL
     print(f"   goal: {late} latency keeps ≥ {LATENCY_GOAL}× of the throughput: {_goal(goal)}")
+
+
+def cpu_figure(result: CpuResult) -> Figure:
+    total = result.people * len(STEPS)
+
+    def median_us(kind: str) -> float:
+        return statistics.median(sum(run.values()) / total for run in result.steps[kind]) * 1e6
+
+    ours, bare = median_us("bashke"), median_us("bare")
+    return Figure(
+        "CPU per update: onboarding, 5 steps (µs)",
+        f"{ours:.0f}",
+        f"bare {bare:.0f}",
+        ratio(ours / bare),
+        f"≤ {CPU_GOAL}×",
+        ours / bare <= CPU_GOAL,
+    )
+
+
+def throughput_figure(result: ThroughputResult) -> Figure:
+    ours = result.bursts["bashke"]
+    fast = statistics.median(b.rate for b in ours if not b.latency)
+    slow = statistics.median(b.rate for b in ours if b.latency)
+    ratios = [
+        slow_burst.rate / fast_burst.rate
+        for tap in dict.fromkeys(b.tap for b in ours)
+        for fast_burst in ours
+        for slow_burst in ours
+        if fast_burst.tap == slow_burst.tap == tap and not fast_burst.latency and slow_burst.latency
+    ]
+    median = statistics.median(ratios)
+    return Figure(
+        f"{result.burst} taps at once, {LATENCY * 1000:.0f} ms calls (upd/s)",
+        f"{slow:.0f}",
+        f"0 ms: {fast:.0f}",
+        ratio(median),
+        f"≥ {LATENCY_GOAL}×",
+        median >= LATENCY_GOAL,
+    )
 
 
 async def profile(lab: Lab, people: int, top: int) -> None:

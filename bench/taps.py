@@ -1,11 +1,13 @@
-"""Hot taps benchmark: Bashkë's CPU per Join and vote tap against bare python-telegram-bot.
+"""Hot interactions benchmark: Bashkë's CPU per update against bare python-telegram-bot.
 
-Run: ``python -m bench.taps [--people 100] [--repeats 3] [--profile]`` from the repository root.
-People already onboarded (written through the real services before the bot starts) open an event
-card or a vote by deep link; the measured update is the tap that follows: "Join" with seats left,
-"Join" on a card whose last seat went meanwhile (the answer offers the waitlist), and "Support" on
-a vote's first proposal. Each update goes to Bashkë and to a bare python-telegram-bot Application
-replaying Bashkë's calls, each in its own process (the machinery of ``bench.onboarding``).
+Run: ``python -m bench.taps [--people 100] [--repeats 3] [--background 100000] [--profile]`` from
+the repository root. People already onboarded (written through the real services before the bot
+starts) open an event card or a vote by deep link, or start a story; the measured update is the
+one that follows: "Join" with seats left, "Join" on a card whose last seat went meanwhile (the
+answer offers the waitlist), "Support" on a vote's first proposal, /events, and a story's text.
+Each update goes to Bashkë and to a bare python-telegram-bot Application replaying Bashkë's calls,
+each in its own process (the machinery of ``bench.onboarding``). With ``--background N`` the
+database also holds N other participants, 1,000 events and 10·N votes (``bench.population``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import pstats
+import shutil
 import statistics
 import sys
 import tempfile
@@ -23,11 +26,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bench._bot_process import ADMIN_ID
+from bench._bot_process import ADMIN_ID, bashke_config
 from bench.onboarding import (
     CATALOGS,
     CPU_GOAL,
     REPO_ROOT,
+    TOKEN,
     Lab,
     Person,
     Session,
@@ -38,11 +42,13 @@ from bench.onboarding import (
     save_script,
     short_method,
 )
+from bench.population import Size, populate
+from bench.table import Figure, growth_label, ratio
 from bot.config import DEFAULT_MAX_CONCURRENT_UPDATES, Config
 from bot.db import Database, utcnow
 from bot.events import MAX_CAPACITY, EventDraft, Outcome, Scope
 from bot.services import Services
-from handlers.events import OUTCOME_TEXT
+from handlers.events import EVENTS_PER_PAGE, OUTCOME_TEXT
 from handlers.onboarding import SELF_DESCRIPTIONS
 from tests.botapi import BotApiDouble
 
@@ -50,6 +56,12 @@ COORDINATOR_ID = 901
 # Takes the full event's one seat after everyone has seen its card with "Join" on it.
 FILLER = crowd(9_000, 1)[0]
 VOTE_SAVED = "Your vote is saved. You can change it until the vote closes."
+EVENTS_LISTED = "Upcoming events (page {page} of {pages}):"
+STORY_TEXT = (
+    "When we arrived, the neighbours on our stairs brought soup and showed my son the way to"
+    " school. Small things, but they made this town ours."
+)
+ASK_ANONYMITY = "Should your story carry your first name, or be anonymous?"
 PROPOSALS = (
     (
         "Mixed welcome desks",
@@ -66,35 +78,54 @@ class Ids:
     full: int  # an event with one seat, taken before the measured taps
     round: int
     proposal: int  # the round's first proposal: the one its card shows
+    chapter: int  # the manual's first chapter, the stories' subject
+    event_pages: int  # of /events
 
 
 @dataclass(frozen=True)
 class Scenario:
     name: str
-    opens: str  # the deep link that shows the card, sent before the taps
-    tap: str  # the measured update: the data of a button on that card
-    note: str  # the tap's answer starts with this text, translated
+    opens: tuple[str, ...]  # the updates that lead to the measured one, sent before any is
+    tap: str  # the measured update: a button's data, or a command or text to send
+    note: str  # the answer starts with this text, translated (and formatted with ``values``)
+    answer: tuple[str, ...] = ("answerCallbackQuery", "editMessageText")  # its calls
+    values: tuple[tuple[str, int], ...] = ()
 
 
 def scenarios(ids: Ids) -> list[Scenario]:
     return [
         Scenario(
             "Join, seats left",
-            f"/start ev_{ids.roomy}",
+            (f"/start ev_{ids.roomy}",),
             f"join:{ids.roomy}",
             OUTCOME_TEXT[Outcome.REGISTERED],
         ),
         Scenario(
             "Join, full: waitlist offer",
-            f"/start ev_{ids.full}",
+            (f"/start ev_{ids.full}",),
             f"join:{ids.full}",
             OUTCOME_TEXT[Outcome.FULL],
         ),
         Scenario(
             "Vote: support",
-            f"/start vote_{ids.round}",
+            (f"/start vote_{ids.round}",),
             f"vt:{ids.round}:{ids.proposal}:support",
             VOTE_SAVED,
+        ),
+        Scenario(
+            "/events",
+            (),
+            "/events",
+            EVENTS_LISTED,
+            ("sendMessage",),
+            (("page", 1), ("pages", ids.event_pages)),
+        ),
+        Scenario(
+            "Story: the text",
+            ("/story", f"stch:{ids.chapter}"),
+            STORY_TEXT,
+            ASK_ANONYMITY,
+            ("sendMessage",),
         ),
     ]
 
@@ -102,8 +133,9 @@ def scenarios(ids: Ids) -> list[Scenario]:
 class Setup:
     """What each Bashkë database holds before its bot starts: the same in every session."""
 
-    def __init__(self, people: Sequence[Person]) -> None:
+    def __init__(self, people: Sequence[Person], background: Path | None = None) -> None:
         self.people = people
+        self.background = background  # a database to start from (``background_database``)
         # Fixed once, so every session shows the same dates on its cards.
         hour = utcnow().replace(minute=0, second=0, microsecond=0)
         self.starts_at = hour + timedelta(days=30)
@@ -111,6 +143,8 @@ class Setup:
         self.ids: Ids | None = None
 
     async def prepare(self, config: Config) -> None:
+        if self.background is not None:
+            shutil.copyfile(self.background, config.database)
         services = Services.build(config, Database(config.database))
         await services.start()
         try:
@@ -158,7 +192,34 @@ class Setup:
         # The full event's last seat would alert its coordinator through the outbox: a message
         # to a chat no update came from, which the bare bot would not send. Their part is done.
         await services.staff.revoke(ADMIN_ID, COORDINATOR_ID, "coordinator")
-        return Ids(roomy.id, full.id, voting_round.id, proposals[0])
+        _, upcoming = await services.events.upcoming(self.people[0].telegram_id, 0, 1)
+        pages = -(-upcoming // EVENTS_PER_PAGE)
+        return Ids(roomy.id, full.id, voting_round.id, proposals[0], chapter, pages)
+
+
+async def background_database(folder: Path, size: Size) -> Path:
+    """A database holding ``size`` besides the benchmark's people, built once and copied."""
+    path = folder / f"background-{size.people}.sqlite3"
+    if path.exists():
+        return path
+    config = bashke_config(
+        TOKEN,
+        "http://127.0.0.1:9/bot",
+        "http://127.0.0.1:9/file/bot",
+        str(path),
+        DEFAULT_MAX_CONCURRENT_UPDATES,
+    )
+    services = Services.build(config, Database(path))
+    await services.start()
+    try:
+        # A network coordinator proposes and opens the large vote, then steps down, so nothing
+        # during the benchmark is sent to them.
+        await services.staff.grant(ADMIN_ID, COORDINATOR_ID, "coordinator")
+        await populate(services, size, author=COORDINATOR_ID)
+        await services.staff.revoke(ADMIN_ID, COORDINATOR_ID, "coordinator")
+    finally:
+        await services.db.close()
+    return path
 
 
 def showing(double: BotApiDouble, chat_id: int, data: str) -> int:
@@ -170,8 +231,9 @@ def showing(double: BotApiDouble, chat_id: int, data: str) -> int:
 
 
 def push_update(double: BotApiDouble, person: Person, step: str) -> str:
-    """A step is the update itself: a command to send, or the data of a shown button to tap."""
-    if step.startswith("/"):
+    """A step is the update itself: a command or a text (with a space) to send, or the data of a
+    shown button to tap (button data never holds a space)."""
+    if step.startswith("/") or " " in step:
         double.send_text(person.user, step)
     else:
         double.tap(person.user, showing(double, person.telegram_id, step), step)
@@ -195,7 +257,8 @@ async def drive(
     With ``profile_dir``, the Bashkë process is profiled over each scenario's measured taps.
     """
     cases = scenarios(ids)
-    await interleaved(sessions, [FILLER, *warm, *measured], [case.opens for case in cases])
+    opening = [step for case in cases for step in case.opens]
+    await interleaved(sessions, [FILLER, *warm, *measured], opening)
     await interleaved(sessions, [FILLER], [f"join:{ids.full}"])
     spent: Spent = {kind: {} for kind in sessions}
     for i, case in enumerate(cases):
@@ -213,14 +276,15 @@ async def drive(
 
 
 def check_answers(reference: Session, ids: Ids, people: Sequence[Person]) -> None:
-    """Each measured tap got the answer its scenario is about, not a refusal or an error."""
+    """Each measured update got the answer its scenario is about, not a refusal or an error."""
     for case in scenarios(ids):
         for person in people:
             calls = reference.script.get(f"{person.telegram_id} {case.tap}", [])
-            methods = [method for method, _ in calls]
-            note = CATALOGS.translator(person.language).gettext(case.note)
+            methods = tuple(method for method, _ in calls)
+            tr = CATALOGS.translator(person.language)
+            note = tr.gettext(case.note).format(**dict(case.values))
             text = str(calls[-1][1].get("text", "")) if calls else ""
-            if methods != ["answerCallbackQuery", "editMessageText"] or not text.startswith(note):
+            if methods != case.answer or not text.startswith(note):
                 raise SystemExit(f"{case.name}: {person.telegram_id} was answered {calls}")
 
 
@@ -241,10 +305,50 @@ class Result:
     differences: dict[str, str]  # per scenario: the first difference, if the calls differed
     control_us: float
 
+    def median_us(self, kind: str, name: str, part: int = 0) -> float:
+        """The median over the runs of the bot's CPU per update (part 1: off the loop's thread)."""
+        return statistics.median(run[name][part] for run in self.spent[kind]) / self.people * 1e6
 
-async def measure(lab: Lab, people: int, warmup: int, repeats: int) -> Result:
+
+def figures(
+    result: Result, size: Size | None = None, smaller: tuple[Result, Size] | None = None
+) -> list[Figure]:
+    """Each scenario against the bare bot; with ``smaller``, how Bashkë's CPU grew from it."""
+    where = f", {size.people // 1000}k people" if size is not None else ""
+    rows = []
+    for name in result.calls:
+        ours, bare = result.median_us("bashke", name), result.median_us("bare", name)
+        rows.append(
+            Figure(
+                f"CPU per update{where}: {name} (µs)",
+                f"{ours:.0f}",
+                f"bare {bare:.0f}",
+                ratio(ours / bare),
+                f"≤ {CPU_GOAL}×",
+                ours / bare <= CPU_GOAL and name not in result.differences,
+            )
+        )
+    if smaller is not None and size is not None:
+        before_result, before_size = smaller
+        label = growth_label(before_size.people, size.people)
+        for name in result.calls:
+            before, after = (
+                before_result.median_us("bashke", name),
+                result.median_us("bashke", name),
+            )
+            rows.append(
+                Figure(
+                    f"{name}: {label}", f"{after:.0f}", f"{before:.0f}", ratio(after / before), ""
+                )
+            )
+    return rows
+
+
+async def measure(
+    lab: Lab, people: int, warmup: int, repeats: int, background: Path | None = None
+) -> Result:
     measured, warm = crowd(20_000, people), crowd(10_000, warmup)
-    setup = Setup([FILLER, *warm, *measured])
+    setup = Setup([FILLER, *warm, *measured], background)
     # First Bashkë alone, unmeasured: it records the calls the bare bot will replay.
     async with lab.session("bashke", pusher=push_update, prepare=setup.prepare) as reference:
         assert setup.ids is not None
@@ -254,7 +358,7 @@ async def measure(lab: Lab, people: int, warmup: int, repeats: int) -> Result:
     script = save_script([reference], lab.workdir / "taps-script.json")
     cases = scenarios(ids)
     keys = {
-        case.name: [f"{p.telegram_id} {step}" for p in measured for step in (case.opens, case.tap)]
+        case.name: [f"{p.telegram_id} {step}" for p in measured for step in (*case.opens, case.tap)]
         for case in cases
     }
     runs: dict[str, list[dict[str, tuple[float, float]]]] = {"bashke": [], "bare": []}
@@ -303,9 +407,7 @@ def print_result(result: Result, repeats: int, warmup: int) -> None:
     )
 
     def median_us(kind: str, name: str, part: int) -> float:
-        return (
-            statistics.median(run[name][part] for run in result.spent[kind]) / result.people * 1e6
-        )
+        return result.median_us(kind, name, part)
 
     for name in result.calls:
         ours, bare = median_us("bashke", name, 0), median_us("bare", name, 0)
@@ -364,10 +466,12 @@ def top_functions(path: Path, count: int) -> str:
     return ", ".join(f"{_where(*where)} {own / busy:.0%}" for where, own in rows[:count])
 
 
-async def profile(lab: Lab, people: int, warmup: int, top: int) -> None:
+async def profile(
+    lab: Lab, people: int, warmup: int, top: int, background: Path | None = None
+) -> None:
     """cProfile of the Bashkë process's main thread over each scenario's measured taps."""
     measured, warm = crowd(20_000, people), crowd(10_000, warmup)
-    setup = Setup([FILLER, *warm, *measured])
+    setup = Setup([FILLER, *warm, *measured], background)
     profile_dir = lab.workdir / "profiles"
     profile_dir.mkdir()
     async with lab.session("bashke", pusher=push_update, prepare=setup.prepare) as s:
@@ -384,22 +488,42 @@ async def profile(lab: Lab, people: int, warmup: int, top: int) -> None:
         print(f"   {case.name}: {top_functions(profile_dir / f'{i}.prof', top)}")
 
 
-async def run(args: argparse.Namespace) -> None:
-    print_header("hot taps")
-    with tempfile.TemporaryDirectory(prefix="bashke-bench-") as tmp:
-        # Bashkë's default; the updates come one at a time here, so it changes nothing.
-        lab = Lab(Path(tmp), DEFAULT_MAX_CONCURRENT_UPDATES)
-        started = time.perf_counter()
-        result = await measure(lab, args.people, args.warmup, args.repeats)
-        print_result(result, args.repeats, args.warmup)
-        if args.profile:
-            await profile(lab, args.people, args.warmup, args.top)
+async def measure_with(
+    lab: Lab, people: int, warmup: int, repeats: int, background: Size | None
+) -> Result:
+    """Measure, print the details, and stop if the bots' calls differed."""
+    database = None
+    if background is not None:
+        database = await background_database(lab.workdir, background)
+    result = await measure(lab, people, warmup, repeats, database)
+    if background is not None:
         print()
-        print(f"Finished in {time.perf_counter() - started:.0f} s.")
+        print(f"With {background.label} in the database besides:", end="")
+    print_result(result, repeats, warmup)
     if result.differences:
         for name, found in result.differences.items():
             print(f"{name}: the bots' calls differ, first at {found}", file=sys.stderr)
         raise SystemExit("the two bots did not make the same calls: the figures compare nothing")
+    return result
+
+
+def background_size(people: int) -> Size | None:
+    return Size(people, 1000, 10 * people) if people else None
+
+
+async def run(args: argparse.Namespace) -> None:
+    print_header("hot interactions")
+    with tempfile.TemporaryDirectory(prefix="bashke-bench-") as tmp:
+        # Bashkë's default; the updates come one at a time here, so it changes nothing.
+        lab = Lab(Path(tmp), DEFAULT_MAX_CONCURRENT_UPDATES)
+        started = time.perf_counter()
+        size = background_size(args.background)
+        await measure_with(lab, args.people, args.warmup, args.repeats, size)
+        if args.profile:
+            database = None if size is None else await background_database(lab.workdir, size)
+            await profile(lab, args.people, args.warmup, args.top, database)
+        print()
+        print(f"Finished in {time.perf_counter() - started:.0f} s.")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -407,6 +531,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--people", type=int, default=100, help="measured taps per scenario")
     parser.add_argument("--warmup", type=int, default=5, help="warm-up people per bot process")
     parser.add_argument("--repeats", type=int, default=3, help="runs (median)")
+    parser.add_argument(
+        "--background", type=int, default=0, help="other participants in the database (10× votes)"
+    )
     parser.add_argument("--profile", action="store_true", help="also profile Bashkë's taps")
     parser.add_argument("--top", type=int, default=5, help="functions per profiled scenario")
     asyncio.run(run(parser.parse_args(argv)))
