@@ -43,6 +43,7 @@ async def double_process(latency: float) -> AsyncIterator[tuple[dict[str, str], 
         cwd=PROJECT_ROOT,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
+        limit=2**24,  # the arrival times come back as one line
     )
     assert process.stdin is not None and process.stdout is not None
     stdin, stdout = process.stdin, process.stdout

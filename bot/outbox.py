@@ -343,13 +343,19 @@ class Sender:
         return deferred
 
     async def _pace(self) -> None:
-        # Evenly spaced calls never put more than rate_per_second of them in any one second.
+        # Calls on an evenly spaced grid never put more than rate_per_second of them in any one
+        # second. A call a little late (a sleep overshoots, the loop was busy) keeps the grid, so
+        # the lateness is not lost for good; one half a slot late or more, or after a pause,
+        # starts a new grid: no two calls come closer than half a slot.
         interval = PACE_MARGIN / self.rate_per_second
         while True:
             now = time.monotonic()
             start = max(self._next_slot, self._paused_until)
             if start <= now:
-                self._next_slot = max(now, self._next_slot) + interval
+                on_grid = (
+                    self._next_slot >= self._paused_until and now - self._next_slot < interval / 2
+                )
+                self._next_slot = (self._next_slot if on_grid else now) + interval
                 return
             await asyncio.sleep(start - now)
 
