@@ -239,12 +239,21 @@ class StoryService:
         )
 
     async def submit(self, author_id: int) -> Story:
-        """Send the finished draft to the moderators, who are told through the outbox."""
+        """Send the finished draft to the moderators, who are told through the outbox.
+
+        A second "Send" (its first answer lost, or a double tap) finds the story already with
+        the moderators and returns it as it is: nothing is queued twice, and the author is not
+        told to write it again.
+        """
         now = self._clock()
         async with self._db.transaction() as tx:
             row = await tx.fetchone(
-                "SELECT * FROM stories WHERE author_id = ? AND status = 'draft'", (author_id,)
+                "SELECT * FROM stories WHERE author_id = ? AND status IN ('draft', 'pending')"
+                " ORDER BY status = 'draft' DESC, id DESC LIMIT 1",
+                (author_id,),
             )
+            if row is not None and row["status"] == "pending":
+                return _story(row)
             if row is None:
                 raise NotFound(N_("There is no story waiting to be sent. Start one with /story."))
             story = _story(row)

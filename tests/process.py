@@ -1,18 +1,24 @@
-"""The bot as its own process (``python -m bot run``) against the Bot API double, for kill tests."""
+"""The bot as its own process (``python -m bot run``) against the Bot API double, for kill tests:
+start it, kill it with SIGKILL, and check the database it leaves behind."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
+import sqlite3
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from tests.botapi import BotApiDouble
 from tests.conftest import ADMIN_ID, TOKEN
+
+DATABASE = "bashke.sqlite3"  # in the test's folder, where tests/conftest.py's make_config puts it
 
 
 def config_toml(**bot: int | float | str) -> str:
@@ -53,7 +59,7 @@ async def bot_process(
         **{k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "BASHKE_"))},
         "BOT_TOKEN": TOKEN,
         "BASHKE_CONFIG": str(config_file),
-        "BASHKE_DATABASE": str(tmp_path / "bashke.sqlite3"),
+        "BASHKE_DATABASE": str(tmp_path / DATABASE),
         "BASHKE_API_BASE_URL": double.base_url,
         "BASHKE_API_BASE_FILE_URL": double.base_file_url,
     }
@@ -79,7 +85,26 @@ async def bot_process(
                 await process.wait()
 
 
-async def sigkill(process: asyncio.subprocess.Process) -> None:
+async def sigkill(process: asyncio.subprocess.Process, database: Path) -> None:
+    """Kill the bot with SIGKILL (no shutdown, nothing flushed); the database it leaves behind
+    must pass SQLite's integrity check."""
     process.kill()
     await process.wait()
     assert process.returncode == -signal.SIGKILL
+    assert integrity(database) == "ok"
+
+
+def integrity(database: Path) -> str:
+    """What ``PRAGMA integrity_check`` finds: "ok", or one line per problem."""
+    return "\n".join(str(row[0]) for row in query(database, "PRAGMA integrity_check"))
+
+
+def query(database: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Rows of a bot process's database, read beside it or after its death.
+
+    Read-only, so the write-ahead log a killed bot left behind stays for the next start to
+    recover, as it would in production.
+    """
+    uri = f"{database.as_uri()}?mode=ro"
+    with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=10)) as db:
+        return [tuple(row) for row in db.execute(sql, params)]

@@ -120,9 +120,10 @@ class _ApiError(Exception):
 @dataclass(slots=True)
 class _Fault:
     method: str  # lower-case, or "*"
-    error: _ApiError
+    error: _ApiError | None  # None: answered as usual, only late
     remaining: int
     chat_id: int | str | None
+    delay: float = 0.0  # seconds before the answer
 
 
 @dataclass(slots=True)
@@ -203,6 +204,8 @@ class BotApiDouble:
         self.host = host
         self.latency = latency
         self.calls: list[Call] = []
+        # Calls that have arrived and wait for their answer (held by `latency` or `delay_next`).
+        self.in_progress: list[Call] = []
         self.violations: list[str] = []
         self.blocked_chats: set[int] = set()
         self.webhook_url = ""
@@ -229,6 +232,7 @@ class BotApiDouble:
         self._file_seq = itertools.count(1)
         self._query_seq = itertools.count(1)
         self._callback_answered: dict[str, bool] = {}
+        self._query_chat: dict[str, int] = {}  # callback query id -> the chat it came from
         self._commands: dict[tuple[str, str], list[JsonDict]] = {}
         self._menu_buttons: dict[int | str | None, JsonDict] = {}
         self._profile: dict[tuple[str, str], str] = {}
@@ -351,7 +355,11 @@ class BotApiDouble:
         count: int = 1,
         chat_id: int | str | None = None,
     ) -> None:
-        """Answer the next `count` calls of `method` ("*" for any) with a Telegram error."""
+        """Answer the next `count` calls of `method` ("*" for any) with a Telegram error.
+
+        With `chat_id`, only calls about that chat count: sent to it, or answering a button
+        tapped in it.
+        """
         if status == 429:
             retry_after = 1 if retry_after is None else retry_after
             text = description or f"Too Many Requests: retry after {retry_after}"
@@ -362,19 +370,46 @@ class BotApiDouble:
         key = "*" if method == "*" else method.lower()
         self._faults.append(_Fault(key, _ApiError(status, text, retry_after), count, chat_id))
 
-    def _take_fault(self, method: str, params: JsonDict) -> _ApiError | None:
+    def delay_next(
+        self,
+        method: str,
+        seconds: float,
+        *,
+        count: int = 1,
+        chat_id: int | str | None = None,
+    ) -> None:
+        """Answer the next `count` calls of `method` ("*" for any) as usual, `seconds` late.
+
+        Longer than the bot's read time-out, this is a time-out as the bot meets it: the bot
+        gives up waiting, while Telegram still does what it was asked (the message is sent).
+        `chat_id` as for `fail_next`.
+        """
+        key = "*" if method == "*" else method.lower()
+        self._faults.append(_Fault(key, None, count, chat_id, delay=seconds))
+
+    @property
+    def unused_faults(self) -> int:
+        """How many injected failures and delays have not met their call yet."""
+        return sum(fault.remaining for fault in self._faults)
+
+    def _take_fault(self, method: str, params: JsonDict) -> _Fault | None:
         for fault in self._faults:
             # A "*" fault is meant for the bot's own calls, not for its background polling.
             wildcard = fault.method == "*" and method != "getUpdates"
             if not wildcard and fault.method != method.lower():
                 continue
-            if fault.chat_id is not None and params.get("chat_id") != fault.chat_id:
+            if fault.chat_id is not None and self._chat_of(method, params) != fault.chat_id:
                 continue
             fault.remaining -= 1
             if fault.remaining <= 0:
                 self._faults.remove(fault)
-            return fault.error
+            return fault
         return None
+
+    def _chat_of(self, method: str, params: JsonDict) -> Any:
+        if method == "answerCallbackQuery":
+            return self._query_chat.get(str(params.get("callback_query_id")))
+        return params.get("chat_id")
 
     # ---- updates -------------------------------------------------------------------------
 
@@ -528,6 +563,7 @@ class BotApiDouble:
                 )
         query_id = str(4_000_000_000_000_000 + next(self._query_seq))
         self._callback_answered[query_id] = False
+        self._query_chat[query_id] = u["id"]
         # A message gone from the chat arrives as an InaccessibleMessage (date 0).
         shown_message = (
             dict(message)
@@ -659,6 +695,36 @@ class BotApiDouble:
                 raise TimeoutError(f"no matching call within {timeout}s; last calls: {recent}")
             await self._changed.wait(remaining)
 
+    async def wait_until_arrived(
+        self,
+        predicate: Callable[[Call], bool],
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> Call:
+        """A matching call that has arrived and waits for its answer (see `in_progress`):
+        the moment to kill the bot with that request in flight."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            for call in self.in_progress:
+                if predicate(call):
+                    return call
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(f"no matching call arrived within {timeout}s")
+            await self._changed.wait(remaining)
+
+    async def wait_until_answered(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Until every call that has arrived has its answer, late ones included."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.in_progress:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(
+                    f"{len(self.in_progress)} calls still unanswered after {timeout}s"
+                )
+            await self._changed.wait(remaining)
+
     # ---- HTTP ----------------------------------------------------------------------------
 
     async def _handle_api(self, request: web.Request) -> web.Response:
@@ -681,16 +747,36 @@ class BotApiDouble:
             return self._finish(call, error, record=method != "getUpdates")
         if method == "getUpdates":
             fault = self._take_fault(method, params)
-            if fault is not None:
-                return web.json_response(fault.body(), status=fault.status)
+            if fault is not None and fault.error is not None:
+                return web.json_response(fault.error.body(), status=fault.error.status)
             status, body = await self._get_updates(params)
             return web.json_response(body, status=status)
-        if self.latency > 0:
-            await asyncio.sleep(self.latency)
+        # Until its answer is made (which pulses `_changed`), the call is in progress; those
+        # waiting for an arrival are woken only when the answer is held up.
+        self.in_progress.append(call)
         try:
+            if self.latency > 0:
+                self._changed.pulse()
+                await asyncio.sleep(self.latency)
             fault = self._take_fault(method, params)
-            if fault is not None:
-                raise fault
+            if fault is not None and fault.delay > 0:
+                self._changed.pulse()
+                await asyncio.sleep(fault.delay)
+            return self._answer(call, method, params, files, fault)
+        finally:
+            self.in_progress.remove(call)
+
+    def _answer(
+        self,
+        call: Call,
+        method: str,
+        params: JsonDict,
+        files: dict[str, UploadedFile],
+        fault: _Fault | None,
+    ) -> web.Response:
+        try:
+            if fault is not None and fault.error is not None:
+                raise fault.error
             if method.startswith(_REACHES_USER) and params.get("chat_id") in self.blocked_chats:
                 raise _ApiError(403, _BLOCKED)
             handler = self._handlers.get(method)

@@ -10,11 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from telegram.request import HTTPXRequest
+
 from bot.db import Database
 from bot.i18n import LANGUAGE_NAMES, Catalogs
 from bot.services import Services
 from handlers.application import ALLOWED_UPDATES, build_application
 from handlers.context import BashkeApp
+from handlers.delivery import Delivery
 from handlers.processor import PerPersonUpdateProcessor
 from tests.botapi import BotApiDouble, Call, visible_text
 from tests.conftest import TOKEN, make_config
@@ -70,6 +73,15 @@ class Bot:
         """Wait until the bot has handled every update pushed so far."""
         async with asyncio.timeout(SETTLE_TIMEOUT):
             await self.processor.wait_until_processed(self.pushed)
+
+    async def pause_delivery(self) -> None:
+        """Stop the outbox sender and the due-work loop: what is queued stays in the table.
+
+        For tests that read every reply as the direct answer to what a person sent.
+        """
+        delivery = self.app.bot_data.pop("delivery", None)
+        if isinstance(delivery, Delivery):
+            await delivery.stop()
 
 
 @dataclass
@@ -141,7 +153,11 @@ class Person:
 
 
 @asynccontextmanager
-async def running_bot(tmp_path: Path, **bot_config: Any) -> AsyncIterator[Bot]:
+async def running_bot(
+    tmp_path: Path, *, read_timeout: float | None = None, **bot_config: Any
+) -> AsyncIterator[Bot]:
+    """The bot over a database in ``tmp_path``; ``read_timeout`` (seconds) shortens how long
+    it waits for the answer to each of its calls (python-telegram-bot's default: 5 s)."""
     async with BotApiDouble(token=TOKEN) as double:
         config = make_config(
             tmp_path,
@@ -151,6 +167,8 @@ async def running_bot(tmp_path: Path, **bot_config: Any) -> AsyncIterator[Bot]:
         )
         services = Services.build(config, Database(config.database))
         app = build_application(services)
+        if read_timeout is not None:
+            await _shorten_read_timeout(app, read_timeout)
         await app.initialize()
         assert app.post_init is not None
         await app.post_init(app)
@@ -168,3 +186,16 @@ async def running_bot(tmp_path: Path, **bot_config: Any) -> AsyncIterator[Bot]:
             await app.post_shutdown(app)
             await app.shutdown()
         assert double.violations == [], "calls Telegram would refuse"
+
+
+async def _shorten_read_timeout(app: BashkeApp, seconds: float) -> None:
+    """A test of time-outs makes the bot less patient rather than sit out 5 s for each one.
+
+    build_application leaves no way in, so the request object of the bot's calls (not the one
+    of its long polling) is swapped before it is first used; it is built as the
+    ApplicationBuilder builds it, with only the read time-out changed.
+    """
+    bot = app.bot
+    polling, calls = bot._request
+    bot._request = (polling, HTTPXRequest(connection_pool_size=256, read_timeout=seconds))
+    await calls.shutdown()

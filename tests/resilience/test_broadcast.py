@@ -1,19 +1,15 @@
-"""Acceptance: an announcement survives a killed bot, and Telegram's 429 and 403 lose nothing.
+"""An announcement survives a killed bot, and Telegram's 429 and 403 lose nothing.
 
 The delivery bound (bot/outbox.py): a row is marked sent right after Telegram accepts it, so a
 SIGKILL between Telegram's answer and that mark repeats only the messages in flight at that
-instant — at most ``Sender.max_in_flight`` messages, each at most once.
+instant — at most ``Sender.max_in_flight`` (16) messages, each at most once. After the kill the
+database passes SQLite's integrity check (tests/process.py ``sigkill``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import sqlite3
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bot.broadcasts import Audience, AudienceKind, BroadcastDraft
@@ -24,7 +20,8 @@ from bot.services import Services
 from tests.botapi import BotApiDouble, Call
 from tests.conftest import ADMIN_ID, TOKEN, make_config
 from tests.flows.harness import Bot, running_bot
-from tests.process import bot_process, config_toml, sigkill
+from tests.process import bot_process, config_toml, integrity, query, sigkill
+from tests.resilience import eventually, until_calls
 
 COORDINATOR = 901
 TEXT = {
@@ -35,7 +32,7 @@ LANGUAGES = tuple(TEXT)
 EVERYONE = Audience(AudienceKind.EVERYONE)
 # The bound of the design: what can repeat after a kill is what was in flight.
 IN_FLIGHT_BOUND = Sender.max_in_flight
-RATE = 200  # messages a second: fast, yet a thousand take seconds, so the kill lands mid-send
+RATE = 500  # messages a second: fast, yet a thousand take seconds, so the kill lands mid-send
 CONFIG_TOML = config_toml(outbox_rate=RATE)
 
 
@@ -65,31 +62,7 @@ def received(double: BotApiDouble) -> Counter[int]:
 
 
 def row_statuses(database: Path, subject: str) -> dict[int, str]:
-    with sqlite3.connect(database, timeout=10) as db:
-        rows = db.execute(
-            "SELECT chat_id, status FROM outbox WHERE subject = ?", (subject,)
-        ).fetchall()
-    db.close()
-    return dict(rows)
-
-
-async def until_calls(double: BotApiDouble, done: Callable[[], bool], timeout: float) -> None:  # noqa: ASYNC109
-    """Wait, call after call, until ``done()``; fail after ``timeout`` seconds."""
-    async with asyncio.timeout(timeout):
-        while not done():
-            start = len(double.calls)
-            # The double's own wait is bounded too; a quiet spell just checks again.
-            with contextlib.suppress(TimeoutError):
-                await double.wait_for(lambda _: True, timeout=1.0, start=start)
-
-
-async def until_rows(database: Path, subject: str, done: set[str], timeout: float) -> None:  # noqa: ASYNC109
-    """Wait until every row of ``subject`` has a status in ``done``."""
-    async with asyncio.timeout(timeout):
-        while True:
-            if not set(row_statuses(database, subject).values()) - done:
-                return
-            await asyncio.sleep(0.1)
+    return dict(query(database, "SELECT chat_id, status FROM outbox WHERE subject = ?", (subject,)))
 
 
 async def prepare(config: Config, people: list[int]) -> str:
@@ -113,9 +86,9 @@ async def test_a_broadcast_to_1000_survives_a_sigkill_half_way(tmp_path: Path) -
         double.latency = 0.02
         async with bot_process(tmp_path, double, "first", CONFIG_TOML) as first:
             await until_calls(double, lambda: len(received(double)) >= len(people) // 2, 20)
-            await sigkill(first)
+            await sigkill(first, config.database)
         # Requests that reached Telegram before the kill are answered all the same.
-        await asyncio.sleep(5 * double.latency)
+        await double.wait_until_answered()
         before = received(double)
         at_kill = row_statuses(config.database, subject)
         marked = {chat for chat, status in at_kill.items() if status == "sent"}
@@ -128,7 +101,9 @@ async def test_a_broadcast_to_1000_survives_a_sigkill_half_way(tmp_path: Path) -
         assert len(in_flight) <= IN_FLIGHT_BOUND
 
         async with bot_process(tmp_path, double, "second", CONFIG_TOML) as second:
-            await until_rows(config.database, subject, {"sent"}, 25)
+            await eventually(
+                lambda: set(row_statuses(config.database, subject).values()) == {"sent"}, 25
+            )
         assert second.returncode == 0, (tmp_path / "second.log").read_text()
 
         after = received(double)
@@ -150,24 +125,10 @@ async def test_a_broadcast_to_1000_survives_a_sigkill_half_way(tmp_path: Path) -
                 assert call.params["text"] == TEXT[language]
         assert double.violations == []
 
-    with sqlite3.connect(config.database) as db:
-        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    db.close()
+    assert integrity(config.database) == "ok"  # and after the second bot's orderly stop
 
 
 # In process: Telegram's refusals ------------------------------------------------------------
-
-
-@asynccontextmanager
-async def delivering_bot(tmp_path: Path, outbox_rate: float) -> AsyncIterator[Bot]:
-    """The in-process bot, its outbox sender stopped before the database closes: PTB runs
-    ``post_stop`` only under ``run_polling``, so the harness alone would leave it running."""
-    async with running_bot(tmp_path, outbox_rate=outbox_rate) as bot:
-        try:
-            yield bot
-        finally:
-            assert bot.app.post_stop is not None
-            await bot.app.post_stop(bot.app)
 
 
 async def statuses(bot: Bot, subject: str) -> dict[int, str]:
@@ -180,7 +141,7 @@ async def statuses(bot: Bot, subject: str) -> dict[int, str]:
 async def test_a_429_pauses_the_broadcast_and_a_403_marks_only_that_person(
     tmp_path: Path,
 ) -> None:
-    async with delivering_bot(tmp_path, outbox_rate=50) as bot:
+    async with running_bot(tmp_path, outbox_rate=50) as bot:
         people = list(range(8001, 8031))
         blocker = people[7]
         bot.double.blocked_chats.add(blocker)
@@ -189,11 +150,10 @@ async def test_a_429_pauses_the_broadcast_and_a_403_marks_only_that_person(
         broadcast_id = await announce(bot.services, people)
         subject = f"broadcast:{broadcast_id}"
 
-        async with asyncio.timeout(15):
-            while True:
-                if "pending" not in (await statuses(bot, subject)).values():
-                    break
-                await asyncio.sleep(0.05)
+        async def delivered() -> bool:
+            return "pending" not in (await statuses(bot, subject)).values()
+
+        await eventually(delivered, 15)
 
         rows = await statuses(bot, subject)
         assert rows == {person: "blocked" if person == blocker else "sent" for person in people}

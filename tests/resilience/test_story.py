@@ -1,24 +1,28 @@
 """A story survives a restart: in the middle of the /story conversation, and before the
-moderator acts. In-process over the same database, and once with the CLI killed by SIGKILL."""
+moderator acts (in process, over the same database); and the CLI killed with SIGKILL between
+two taps, while the story is sent, and while a moderator approves it. After every kill the
+database passes SQLite's integrity check (tests/process.py ``sigkill``)."""
 
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import sqlite3
-import sys
+from collections.abc import Callable
+from html import escape
 from pathlib import Path
 from typing import Any
 
-from bot import PROJECT_ROOT
-from bot.config import load_config
+import pytest
+
+from bot import stories as st
 from bot.db import Database
 from bot.i18n import Catalogs
+from bot.outbox import Sender
 from bot.services import Services
 from tests.botapi import BotApiDouble, Call
-from tests.conftest import ADMIN_ID, TOKEN
-from tests.flows.harness import Bot, Person, running_bot
+from tests.conftest import ADMIN_ID, TOKEN, make_config
+from tests.flows.harness import Bot, Person, running_bot, sent_to
+from tests.process import bot_process, config_toml, integrity, query, sigkill
+from tests.resilience import eventually
 
 CATALOGS = Catalogs()
 EN = CATALOGS.translator("en")
@@ -32,21 +36,12 @@ ASK_ANONYMITY = "Should your story carry your first name, or be anonymous?"
 PREVIEW = "This is how it will be published, if a moderator approves it:"
 THANKS = "Thank you! Your story is with the moderators. I will tell you when they have read it."
 SUBMITTED = "📝 A new story is waiting for review: /queue"
+SUBMITTED_KIND, DECIDED_KIND, PUBLISHED_KIND = st.SUBMITTED, st.DECIDED, st.PUBLISHED
+IN_FLIGHT_BOUND = Sender.max_in_flight
 APPROVED = (
     "🎉 Your story for “{chapter}” was approved. Thank you for "
     "sharing it! Read it with the others: /stories"
 )
-
-
-def sent(chat_id: int, text: str):  # type: ignore[no-untyped-def]
-    def matches(call: Call) -> bool:
-        return (
-            call.method == "sendMessage"
-            and str(call.params.get("chat_id")) == str(chat_id)
-            and text in str(call.params.get("text", ""))
-        )
-
-    return matches
 
 
 def author(bot: Bot) -> Person:
@@ -109,15 +104,22 @@ async def test_the_text_sent_after_a_restart_is_taken_as_the_story(tmp_path: Pat
         assert olena.last_text == UK.gettext(THANKS)
         assert await story_rows(bot) == [(AUTHOR_ID, 1, STORY, 0, "Olena", "pending")]
         start = len(bot.double.calls)
-        await olena.tap_data(message_id, data)  # a second tap sends nothing twice
-        refusal = "There is no story waiting to be sent. Start one with /story."
+        # A second tap (the first answer lost, or a double tap) sends nothing twice, and says
+        # again that the story is with the moderators: not "start one", which would make her
+        # write it again.
+        await olena.tap_data(message_id, data)
         answers = [
             c.params.get("text")
             for c in bot.double.calls[start:]
-            if c.method == "answerCallbackQuery" or c.params.get("chat_id") == AUTHOR_ID
+            if c.method == "editMessageText" or c.params.get("chat_id") == AUTHOR_ID
         ]
-        assert answers == [UK.gettext(refusal)]
+        assert answers == [UK.gettext(THANKS)]
+        assert olena.alerts() == []
         assert await story_rows(bot) == [(AUTHOR_ID, 1, STORY, 0, "Olena", "pending")]
+        notices = await bot.services.db.fetchval(
+            "SELECT COUNT(*) FROM outbox WHERE kind = 'story_submitted'"
+        )
+        assert notices == 1
 
 
 async def test_approval_after_a_restart_reaches_the_author_exactly_once(tmp_path: Path) -> None:
@@ -132,7 +134,7 @@ async def test_approval_after_a_restart_reaches_the_author_exactly_once(tmp_path
         await olena.send(STORY)
         await olena.tap(UK.gettext("Anonymous"))
         await olena.tap(UK.gettext("Send"))
-        await bot.double.wait_for(sent(MODERATOR_ID, EN.gettext(SUBMITTED)), timeout=10)
+        await bot.double.wait_for(sent_to(MODERATOR_ID, EN.gettext(SUBMITTED)), timeout=10)
 
     approved = UK.gettext(APPROVED).format(chapter=CHAPTER)
     async with running_bot(tmp_path) as bot:
@@ -144,10 +146,10 @@ async def test_approval_after_a_restart_reaches_the_author_exactly_once(tmp_path
         )
         await mira.tap(EN.gettext("Approve"))
         assert mira.last_text.startswith(EN.gettext("Approved."))
-        await bot.double.wait_for(sent(AUTHOR_ID, approved), timeout=10)
+        await bot.double.wait_for(sent_to(AUTHOR_ID, approved), timeout=10)
         assert await story_rows(bot) == [(AUTHOR_ID, 1, STORY, 1, None, "approved")]
         # The notice to the moderators was sent before the restart: not again.
-        assert not [c for c in bot.double.calls if sent(MODERATOR_ID, EN.gettext(SUBMITTED))(c)]
+        assert not [c for c in bot.double.calls if sent_to(MODERATOR_ID, EN.gettext(SUBMITTED))(c)]
 
     async with running_bot(tmp_path) as bot:
         olena = author(bot)
@@ -161,108 +163,207 @@ async def test_approval_after_a_restart_reaches_the_author_exactly_once(tmp_path
         await olena.tap(CHAPTER)
         assert STORY in olena.last_text
         await asyncio.sleep(0.3)
-        assert not [c for c in bot.double.calls if sent(AUTHOR_ID, approved)(c)]
+        assert not [c for c in bot.double.calls if sent_to(AUTHOR_ID, approved)(c)]
 
 
-# The CLI, killed with SIGKILL between two taps --------------------------------------------
+# The CLI killed with SIGKILL: between two taps, while a story is sent, while one is decided -
 
-CLI_ID = 4343
-CLI_USER: dict[str, Any] = {
-    "id": CLI_ID,
-    "is_bot": False,
-    "first_name": "Olena",
-    "language_code": "uk",
-}
+AUTHOR: dict[str, Any] = {"id": AUTHOR_ID, "first_name": "Olena", "language_code": "uk"}
+MODERATOR: dict[str, Any] = {"id": MODERATOR_ID, "first_name": "Mira", "language_code": "en"}
+CHANNEL = -1001234567890  # bot.public_channel: approved stories are posted there
+CLI_CONFIG = config_toml(public_channel=CHANNEL)
+# Long enough to kill the bot while Telegram holds the call, short of the bot's 5 s time-out.
+HELD = 1.0
 
 
-async def _seed(database: Path) -> None:
-    """A person whose draft has its chapter and text, as a previous run would have left it."""
-    config = load_config(
-        PROJECT_ROOT / "config.example.toml",
-        {"BOT_TOKEN": TOKEN, "BASHKE_DATABASE": str(database)},
-    )
+async def seed(tmp_path: Path, *, submitted: bool) -> Path:
+    """As a previous run would have left it: Olena's story with its chapter and text (sent to
+    the moderators if ``submitted``), and Mira, a moderator. Returns the database."""
+    config = make_config(tmp_path, public_channel=CHANNEL)
     services = Services.build(config, Database(config.database))
     await services.start()
     try:
-        await services.people.give_consent(CLI_ID, "uk")
+        await services.people.give_consent(AUTHOR_ID, "uk")
+        await services.people.give_consent(MODERATOR_ID, "en")
+        await services.staff.grant(ADMIN_ID, MODERATOR_ID, "moderator")
         stories = services.stories
-        await stories.start(CLI_ID)
+        await stories.start(AUTHOR_ID)
         first = int(await services.db.fetchval("SELECT id FROM chapters ORDER BY position"))
-        await stories.set_chapter(CLI_ID, first)
-        await stories.set_text(CLI_ID, STORY)
+        await stories.set_chapter(AUTHOR_ID, first)
+        await stories.set_text(AUTHOR_ID, STORY)
+        if submitted:
+            await stories.set_anonymous(AUTHOR_ID, True, "Olena")
+            await stories.submit(AUTHOR_ID)
     finally:
         await services.db.close()
+    return config.database
 
 
-async def _run_cli(double: BotApiDouble, tmp_path: Path, database: Path) -> Any:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "BASHKE_"))},
-        "BOT_TOKEN": TOKEN,
-        "BASHKE_CONFIG": str(PROJECT_ROOT / "config.example.toml"),
-        "BASHKE_DATABASE": str(database),
-        "BASHKE_API_BASE_URL": double.base_url,
-        "BASHKE_API_BASE_FILE_URL": double.base_file_url,
-    }
-    start = len(double.calls)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    await double.wait_for(lambda c: c.method == "setMyCommands", timeout=30, start=start)
-    return process
+def stories_in(database: Path) -> list[tuple[Any, ...]]:
+    return query(database, "SELECT text, anonymous, status FROM stories")
 
 
-def _edited(text: str):  # type: ignore[no-untyped-def]
+def notices(database: Path, kind: str) -> dict[int, str]:
+    """The outbox rows of one kind: chat -> status."""
+    return dict(query(database, "SELECT chat_id, status FROM outbox WHERE kind = ?", (kind,)))
+
+
+def accepted(double: BotApiDouble, chat_id: int, text: str) -> int:
+    """How many messages to the chat containing ``text`` Telegram accepted."""
+    return sum(1 for call in double.calls if call.ok and sent_to(chat_id, text)(call))
+
+
+def edited(chat_id: int, text: str) -> Callable[[Call], bool]:
     def matches(call: Call) -> bool:
-        return call.method == "editMessageText" and text in str(call.params.get("text", ""))
+        return (
+            call.method == "editMessageText"
+            and call.params.get("chat_id") == chat_id
+            and text in str(call.params.get("text", ""))
+        )
 
     return matches
 
 
-async def test_a_story_survives_the_cli_being_killed(tmp_path: Path) -> None:
-    database = tmp_path / "data" / "bashke.sqlite3"
-    await _seed(database)
+async def test_a_story_survives_the_cli_killed_between_taps_and_while_it_is_sent(
+    tmp_path: Path,
+) -> None:
+    """Killed between two taps, the draft is kept; killed while the bot answers the Send tap,
+    the story went to the moderators whole (pending, their notice queued) and only once. The
+    notice repeats only if it was in flight at the kill: at most ``Sender.max_in_flight``
+    messages can, here at most this one."""
+    database = await seed(tmp_path, submitted=False)
+    submitted = EN.gettext(SUBMITTED)
     async with BotApiDouble(token=TOKEN) as double:
-        process = await _run_cli(double, tmp_path, database)
-        try:
-            double.send_text(CLI_USER, "/story")
-            await double.wait_for(sent(CLI_ID, UK.gettext(ASK_ANONYMITY)), timeout=15)
-            message_id, data = double.find_button(CLI_ID, UK.gettext("Anonymous"))
-            double.tap(CLI_USER, message_id, data)
-            await double.wait_for(_edited(UK.gettext(PREVIEW)), timeout=15)
-        finally:
-            process.kill()  # SIGKILL: no shutdown, no flush
-            await process.communicate()
-        assert process.returncode == -signal.SIGKILL
-        with sqlite3.connect(database) as db:
-            assert db.execute("SELECT text, anonymous, status FROM stories").fetchall() == [
-                (STORY, 1, "draft")
-            ]
+        async with bot_process(tmp_path, double, "first", CLI_CONFIG) as first:
+            double.send_text(AUTHOR, "/story")
+            await double.wait_for(sent_to(AUTHOR_ID, UK.gettext(ASK_ANONYMITY)), timeout=15)
+            message_id, data = double.find_button(AUTHOR_ID, UK.gettext("Anonymous"))
+            double.tap(AUTHOR, message_id, data)
+            await double.wait_for(edited(AUTHOR_ID, UK.gettext(PREVIEW)), timeout=15)
+            await sigkill(first, database)
+        assert stories_in(database) == [(STORY, 1, "draft")]
+        assert notices(database, SUBMITTED_KIND) == {}
 
-        start = len(double.calls)
-        process = await _run_cli(double, tmp_path, database)
-        try:
+        async with bot_process(tmp_path, double, "second", CLI_CONFIG) as second:
             # The preview shown before the kill is still in the chat; its Send button works.
-            message_id, data = double.find_button(CLI_ID, UK.gettext("Send"))
-            double.tap(CLI_USER, message_id, data)
-            await double.wait_for(_edited(UK.gettext(THANKS)), timeout=15, start=start)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                output, _ = await asyncio.wait_for(process.communicate(), timeout=20)
-            except TimeoutError:
-                process.kill()
-                output, _ = await process.communicate()
-        assert process.returncode == 0, output.decode()
+            message_id, data = double.find_button(AUTHOR_ID, UK.gettext("Send"))
+            double.delay_next("answerCallbackQuery", HELD, chat_id=AUTHOR_ID)
+            double.tap(AUTHOR, message_id, data)
+            await double.wait_until_arrived(lambda c: c.method == "answerCallbackQuery")
+            await sigkill(second, database)
+        await double.wait_until_answered()
+        assert stories_in(database) == [(STORY, 1, "pending")]
+        at_kill = notices(database, SUBMITTED_KIND)
+        assert set(at_kill) == {MODERATOR_ID}
+        # Accepted by Telegram but never marked sent: it was in flight at the kill.
+        in_flight = accepted(double, MODERATOR_ID, submitted) - (at_kill[MODERATOR_ID] == "sent")
+        assert in_flight in (0, 1)
+
+        async with bot_process(tmp_path, double, "third", CLI_CONFIG) as third:
+            await eventually(
+                lambda: notices(database, SUBMITTED_KIND) == {MODERATOR_ID: "sent"}, 15
+            )
+            # Olena never saw her thanks; she taps Send again: she sees them now, and nothing
+            # is sent twice.
+            start = len(double.calls)
+            double.tap(AUTHOR, message_id, data)
+            thanks = UK.gettext(THANKS)
+            await double.wait_for(
+                lambda c: c.params.get("chat_id") == AUTHOR_ID and c.params.get("text") == thanks,
+                timeout=15,
+                start=start,
+            )
+            # Mira finds it in her queue.
+            double.send_text(MODERATOR, "/queue")
+            await double.wait_for(sent_to(MODERATOR_ID, escape(STORY)), timeout=15, start=start)
+        assert third.returncode == 0, (tmp_path / "third.log").read_text()
+        assert accepted(double, MODERATOR_ID, submitted) == 1 + in_flight
         assert double.violations == []
-        assert double.last_message(CLI_ID)["text"] == UK.gettext(THANKS)
-    with sqlite3.connect(database) as db:
-        assert db.execute("SELECT text, anonymous, status FROM stories").fetchall() == [
-            (STORY, 1, "pending")
+    assert stories_in(database) == [(STORY, 1, "pending")]
+    assert integrity(database) == "ok"
+
+
+@pytest.mark.parametrize(
+    "held",
+    ["the moderator's answer", "the author's note and the channel's post"],
+)
+async def test_a_moderation_decision_survives_the_cli_being_killed(
+    tmp_path: Path, held: str
+) -> None:
+    """Killed right after Mira taps Approve (while Telegram holds the answer to her tap), or
+    while the approval's notices are being delivered: the decision is whole — the story
+    approved, one line in the moderation log, one note to the author and one post to the
+    channel queued — and after the restart each notice arrives; only those in flight at the
+    kill arrive twice (the bound: ``Sender.max_in_flight`` messages; here at most these two).
+    """
+    database = await seed(tmp_path, submitted=True)
+    approved = UK.gettext(APPROVED).format(chapter=CHAPTER)
+    async with BotApiDouble(token=TOKEN) as double:
+        async with bot_process(tmp_path, double, "first", CLI_CONFIG) as first:
+            await double.wait_for(sent_to(MODERATOR_ID, EN.gettext(SUBMITTED)), timeout=15)
+            double.send_text(MODERATOR, "/queue")
+            await double.wait_for(sent_to(MODERATOR_ID, escape(STORY)), timeout=15)
+            message_id, data = double.find_button(MODERATOR_ID, EN.gettext("Approve"))
+            if held == "the moderator's answer":
+                double.delay_next("answerCallbackQuery", HELD, chat_id=MODERATOR_ID)
+                double.tap(MODERATOR, message_id, data)
+                await double.wait_until_arrived(lambda c: c.method == "answerCallbackQuery")
+            else:
+                double.delay_next("sendMessage", HELD, chat_id=AUTHOR_ID)
+                double.delay_next("sendMessage", HELD, chat_id=CHANNEL)
+                double.tap(MODERATOR, message_id, data)
+                await double.wait_until_arrived(sent_to(AUTHOR_ID, approved))
+                await double.wait_until_arrived(sent_to(CHANNEL, escape(STORY)))
+                # Mira saw her decision taken before the kill.
+                await double.wait_for(edited(MODERATOR_ID, EN.gettext("Approved.")))
+            await sigkill(first, database)
+        await double.wait_until_answered()
+
+        assert stories_in(database) == [(STORY, 1, "approved")]
+        assert query(database, "SELECT moderator_id, action FROM moderation_log") == [
+            (MODERATOR_ID, "approve")
         ]
+        decided, published = notices(database, DECIDED_KIND), notices(database, PUBLISHED_KIND)
+        assert set(decided) == {AUTHOR_ID} and set(published) == {CHANNEL}
+        told = {
+            AUTHOR_ID: (accepted(double, AUTHOR_ID, approved), decided[AUTHOR_ID]),
+            CHANNEL: (accepted(double, CHANNEL, escape(STORY)), published[CHANNEL]),
+        }
+        # Accepted by Telegram but never marked sent: in flight at the kill.
+        in_flight = {chat for chat, (n, status) in told.items() if n == 1 and status != "sent"}
+        assert all(n <= 1 for n, _ in told.values())
+        if held != "the moderator's answer":
+            assert in_flight == {AUTHOR_ID, CHANNEL}
+        assert len(in_flight) <= IN_FLIGHT_BOUND
+
+        async with bot_process(tmp_path, double, "second", CLI_CONFIG) as second:
+            await eventually(
+                lambda: (
+                    notices(database, DECIDED_KIND) == {AUTHOR_ID: "sent"}
+                    and notices(database, PUBLISHED_KIND) == {CHANNEL: "sent"}
+                ),
+                15,
+            )
+            start = len(double.calls)
+            if held == "the moderator's answer":
+                # Mira never saw "Approved.": she taps again, and is told it is decided.
+                double.tap(MODERATOR, message_id, data)
+                taken = EN.gettext("Another moderator has already decided on this story.")
+                await double.wait_for(
+                    lambda c: c.method == "answerCallbackQuery" and c.params.get("text") == taken,
+                    timeout=15,
+                    start=start,
+                )
+            double.send_text(MODERATOR, "/queue")
+            await double.wait_for(
+                sent_to(MODERATOR_ID, EN.gettext("The queue is empty. Thank you!")),
+                timeout=15,
+                start=start,
+            )
+        assert second.returncode == 0, (tmp_path / "second.log").read_text()
+        # Each notice arrived; only what was in flight at the kill arrived twice.
+        assert accepted(double, AUTHOR_ID, approved) == 1 + (AUTHOR_ID in in_flight)
+        assert accepted(double, CHANNEL, escape(STORY)) == 1 + (CHANNEL in in_flight)
+        assert double.violations == []
+    assert query(database, "SELECT COUNT(*) FROM moderation_log") == [(1,)]
+    assert stories_in(database) == [(STORY, 1, "approved")]
