@@ -9,6 +9,7 @@ from typing import Any
 import aiosqlite
 import pytest
 
+import handlers  # noqa: F401  the running bot's python-telegram-bot settings (its __init__)
 from bot.config import Config, parse_config
 from bot.db import Database
 from bot.services import Services
