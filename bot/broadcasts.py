@@ -8,9 +8,11 @@ broadcast's progress.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from html import unescape
 from typing import Any
 
 from bot import audit
@@ -84,12 +86,21 @@ def _broadcast(row: Any) -> Broadcast:
     )
 
 
+_TAG = re.compile(r"<[^>]*>")
+
+
+def visible_units(text: str) -> int:
+    """How long Telegram counts a message written in HTML: after the tags and entities, in
+    UTF-16 units. The HTML itself may be much longer: "&" is written "&amp;"."""
+    return len(unescape(_TAG.sub("", text)).encode("utf-16-le")) // 2
+
+
 def check_text(text: str, photo: bool) -> str:
     limit = MAX_CAPTION if photo else MAX_TEXT
     body = text.strip()
     if not body:
         raise InvalidInput(N_("This cannot be empty. Please write it again."))
-    if len(body.encode("utf-16-le")) // 2 > limit:
+    if visible_units(body) > limit:
         raise InvalidInput(
             N_("That is too long for Telegram: at most {limit} characters. Please shorten it."),
             limit=limit,
@@ -251,6 +262,6 @@ class BroadcastService:
 
 
 def _int(value: str | None) -> int:
-    if value is None or not value.isdigit():
+    if value is None or not value.isdecimal():
         raise InvalidInput()
     return int(value)

@@ -8,7 +8,10 @@ from bot.i18n import N_
 
 
 class UserFacingError(Exception):
-    """A refusal with a message id (translated where the reader is known) and its placeholders."""
+    """A refusal with a message id (translated where the reader is known) and its placeholders.
+
+    The message is sent as HTML: a placeholder holding text someone typed must be escaped.
+    """
 
     default_message = N_("That did not work. Nothing was changed.")
 

@@ -357,7 +357,7 @@ class EventService:
             text = value.strip()
             if text == "-":
                 new = None
-            elif text.isdigit() and 1 <= int(text) <= MAX_CAPACITY:
+            elif text.isdecimal() and 1 <= int(text) <= MAX_CAPACITY:
                 new = int(text)
             else:
                 raise InvalidInput(
@@ -782,7 +782,13 @@ def parse_local_time(text: str, timezone: str, day_of: datetime | None = None) -
             N_("Please write the date and time like this: {example}"), example=DATE_TIME_EXAMPLE
         )
     local = naive.replace(tzinfo=zone)
-    if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
+    try:
+        moment = local.astimezone(UTC)
+    except OverflowError:  # year 1 on a clock east of UTC falls before the calendar begins
+        raise InvalidInput(
+            N_("Please write the date and time like this: {example}"), example=DATE_TIME_EXAMPLE
+        ) from None
+    if moment.astimezone(zone).replace(tzinfo=None) != naive:
         raise InvalidInput(
             N_(
                 "{moment} does not exist in {timezone}: the clocks move forward that night. "
@@ -791,4 +797,4 @@ def parse_local_time(text: str, timezone: str, day_of: datetime | None = None) -
             moment=cleaned,
             timezone=timezone,
         )
-    return local.astimezone(UTC)
+    return moment

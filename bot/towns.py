@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from html import escape
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import audit
@@ -77,7 +78,8 @@ class TownService:
             "SELECT id, slug, name, timezone FROM towns WHERE slug = ?", (slug.lower(),)
         )
         if row is None:
-            raise NotFound(N_("There is no partner town called “{slug}”."), slug=slug)
+            # What was typed goes back as written: escaped, for the message is HTML.
+            raise NotFound(N_("There is no partner town called “{slug}”."), slug=escape(slug))
         return Town(**dict(row))
 
     async def add_town(self, actor_id: int, slug: str, timezone: str, name: str) -> Town:
@@ -97,7 +99,7 @@ class TownService:
         except (ZoneInfoNotFoundError, ValueError):
             raise InvalidInput(
                 N_("“{timezone}” is not a time zone I know. Use a name like Europe/Rome."),
-                timezone=timezone,
+                timezone=escape(timezone),
             ) from None
         async with self._db.transaction() as tx:
             if await tx.fetchval("SELECT 1 FROM towns WHERE slug = ?", (slug,)):

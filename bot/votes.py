@@ -224,6 +224,16 @@ class VoteService:
         if any(p not in available for p in unique):
             raise NotFound(N_("That proposal does not exist (any more)."))
         async with self._db.transaction() as tx:
+            # Checked inside the change: two /newround at once cannot both take a proposal.
+            taken = await tx.fetchval(
+                "SELECT COUNT(*) FROM round_proposals rp JOIN rounds r ON r.id = rp.round_id"
+                f" WHERE r.status = 'open' AND rp.proposal_id IN ({','.join('?' * len(unique))})",
+                unique,
+            )
+            if taken:
+                raise InvalidInput(
+                    N_("These proposals are already in an open vote. Nothing was changed.")
+                )
             round_id = await tx.insert(
                 "INSERT INTO rounds (title, opens_at, closes_at, results_visible, created_by,"
                 " created_at) VALUES (?, ?, ?, ?, ?, ?)",

@@ -30,6 +30,7 @@ from bot.roles import Role
 from bot.services import Services
 from handlers import callbacks
 from handlers.context import BashkeApp, BashkeContext
+from handlers.newevent import NOT_A_BUTTON, expected_button
 from handlers.render import Button, keyboard, show
 
 COMPOSE, VERSIONS, VERSION_TEXT, AUDIENCE, AUDIENCE_VALUE, CONFIRM, WHEN = range(7)
@@ -90,7 +91,7 @@ async def _preview(update: Update, context: BashkeContext, text: str) -> None:
                 "Telegram could not read the formatting of that message ({problem}). "
                 "Please send it again."
             ),
-            problem=exc.message,
+            problem=escape(exc.message),
         ) from exc
 
 
@@ -264,17 +265,21 @@ async def _create(update: Update, context: BashkeContext, send_at: datetime | No
     user = update.effective_user
     assert user is not None and context.user_data is not None
     draft = _draft(context)
-    broadcast = await context.services.broadcasts.create(
-        user.id,
-        BroadcastDraft(
-            text=draft["text"],
-            audience=draft["audience"],
-            versions=dict(draft["versions"]),
-            photo_file_id=draft.get("photo"),
-            send_at=send_at,
-        ),
-    )
-    context.user_data.pop(DRAFT, None)
+    if "created" in draft:
+        # Queued by an earlier tap whose answer Telegram lost: say so again, queue nothing.
+        broadcast = await context.services.broadcasts.get(draft["created"])
+    else:
+        broadcast = await context.services.broadcasts.create(
+            user.id,
+            BroadcastDraft(
+                text=draft["text"],
+                audience=draft["audience"],
+                versions=dict(draft["versions"]),
+                photo_file_id=draft.get("photo"),
+                send_at=send_at,
+            ),
+        )
+        draft["created"] = broadcast.id
     tr = context.tr
     when = tr.moment(broadcast.send_at, context.services.config.timezone, "short")
     await show(
@@ -285,6 +290,7 @@ async def _create(update: Update, context: BashkeContext, send_at: datetime | No
             broadcast.recipients,
         ).format(count=broadcast.recipients, moment=when),
     )
+    context.user_data.pop(DRAFT, None)
     return ConversationHandler.END
 
 
@@ -379,7 +385,10 @@ def register(app: BashkeApp) -> None:
         return [MessageHandler(TEXT, handler)]
 
     def on_button(handler: Any, action: str) -> list[Any]:
-        return [CallbackQueryHandler(handler, pattern=callbacks.pattern(action))]
+        return [
+            CallbackQueryHandler(handler, pattern=callbacks.pattern(action)),
+            MessageHandler(NOT_A_BUTTON, expected_button),
+        ]
 
     with warnings.catch_warnings():
         # Tracked per chat and person, as a coordinator expects (see handlers/newevent.py).
@@ -400,6 +409,8 @@ def register(app: BashkeApp) -> None:
                 MessageHandler(~filters.COMMAND & ~filters.UpdateType.EDITED, expected_text),
             ],
             conversation_timeout=30 * 60,
+            # /broadcast in the middle starts a new announcement (see handlers/newevent.py).
+            allow_reentry=True,
         )
     app.add_handler(conversation)
     app.add_handler(

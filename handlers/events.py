@@ -15,7 +15,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 from bot import deeplinks
 from bot import events as ev
 from bot.deeplinks import DeepLink
-from bot.errors import NotAllowed, NotFound, NotRegistered
+from bot.errors import InvalidInput, NotFound, NotRegistered
 from bot.events import Event, Outcome, Scope
 from bot.i18n import N_, Translator
 from bot.outbox import OutboxRow, OutgoingMessage, Renderer
@@ -154,6 +154,12 @@ async def list_events(update: Update, context: BashkeContext, page: int) -> None
     events, total = await context.services.events.upcoming(
         user.id, page * EVENTS_PER_PAGE, EVENTS_PER_PAGE
     )
+    if not events and total:
+        # Past the end (a stale ▶ after events ended, or a forged page): the last page.
+        page = (total - 1) // EVENTS_PER_PAGE
+        events, total = await context.services.events.upcoming(
+            user.id, page * EVENTS_PER_PAGE, EVENTS_PER_PAGE
+        )
     if not events:
         await show(update, tr.gettext("There are no upcoming events yet. Check again soon!"))
         return
@@ -371,7 +377,7 @@ async def cancel_event(update: Update, context: BashkeContext) -> None:
         )
         return
     if step != "yes":
-        raise NotAllowed()
+        raise InvalidInput()  # a forged step: the coordinator may cancel, the button is wrong
     await context.services.events.cancel(user.id, event.id)
     await show_card(
         update,

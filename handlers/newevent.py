@@ -189,7 +189,8 @@ async def got_capacity(update: Update, context: BashkeContext) -> int:
         capacity = None
     else:
         text = _text(update).strip()
-        if not text.isdigit() or not 1 <= int(text) <= ev.MAX_CAPACITY:
+        # isdecimal, not isdigit: "²" is a digit that int() refuses.
+        if not text.isdecimal() or not 1 <= int(text) <= ev.MAX_CAPACITY:
             raise InvalidInput(
                 N_("The number of seats must be a whole number from 1 to {limit}."),
                 limit=ev.MAX_CAPACITY,
@@ -238,7 +239,7 @@ async def got_reminders(update: Update, context: BashkeContext) -> int:
         draft["reminder_minutes"] = ev.DEFAULT_REMINDERS
     else:
         parts = [p.strip() for p in _text(update).replace(";", ",").split(",") if p.strip()]
-        if not parts or len(parts) > 5 or not all(p.isdigit() for p in parts):
+        if not parts or len(parts) > 5 or not all(p.isdecimal() for p in parts):
             raise InvalidInput(N_("Please write up to five whole numbers of hours, like 24, 2."))
         draft["reminder_minutes"] = tuple(int(p) * 60 for p in parts)
     return await _preview(update, context)
@@ -307,9 +308,15 @@ async def save(update: Update, context: BashkeContext) -> int:
     (answer,) = callbacks.args(update, 1)
     if answer != "yes":
         return await cancel(update, context)
-    event = await context.services.events.create(user.id, _as_draft(context))
+    draft = _draft(context)
+    if "created" not in draft:
+        draft["created"] = (await context.services.events.create(user.id, _as_draft(context))).id
+    # Kept until the card is shown: a second tap, after an answer Telegram lost, shows the
+    # event created by the first instead of failing on an empty draft.
+    await show_card(
+        update, context, draft["created"], note=context.tr.gettext("The event is created.")
+    )
     context.user_data.pop(DRAFT, None)
-    await show_card(update, context, event.id, note=context.tr.gettext("The event is created."))
     return ConversationHandler.END
 
 
@@ -369,17 +376,19 @@ async def got_move_end(update: Update, context: BashkeContext) -> int:
     user = update.effective_user
     assert user is not None and context.user_data is not None
     moving = context.user_data[MOVING]
-    ends = ev.parse_local_time(_text(update), moving["timezone"], day_of=moving["starts_at"])
-    event = await context.services.events.move(
-        user.id, moving["event_id"], moving["starts_at"], ends
-    )
-    context.user_data.pop(MOVING, None)
+    if "done" not in moving:
+        ends = ev.parse_local_time(_text(update), moving["timezone"], day_of=moving["starts_at"])
+        await context.services.events.move(user.id, moving["event_id"], moving["starts_at"], ends)
+        moving["done"] = True
+    # Kept until the card is shown, as in ``save``: an answer Telegram lost is shown on the next
+    # message instead of moving the event (and telling everyone) twice.
     await show_card(
         update,
         context,
-        event.id,
+        moving["event_id"],
         note=context.tr.gettext("The event has new times; everyone on it is being told."),
     )
+    context.user_data.pop(MOVING, None)
     return ConversationHandler.END
 
 
@@ -400,22 +409,34 @@ async def got_edit_value(update: Update, context: BashkeContext) -> int:
     user = update.effective_user
     assert user is not None and context.user_data is not None
     editing = context.user_data[EDITING]
-    event = await context.services.events.edit(
-        user.id, editing["event_id"], editing["field"], _text(update)
-    )
-    context.user_data.pop(EDITING, None)
+    if "done" not in editing:
+        await context.services.events.edit(
+            user.id, editing["event_id"], editing["field"], _text(update)
+        )
+        editing["done"] = True
+    # Kept until the card is shown, as in ``save``.
     await show_card(
         update,
         context,
-        event.id,
+        editing["event_id"],
         note=context.tr.gettext("Saved; everyone on the event is being told."),
     )
+    context.user_data.pop(EDITING, None)
     return ConversationHandler.END
 
 
 async def expected_text(update: Update, context: BashkeContext) -> None:
     """Something other than the text this step asks for: say so, and stay on the step."""
     raise InvalidInput(N_("Please answer with text, or send /cancel to stop."))
+
+
+async def expected_button(update: Update, context: BashkeContext) -> None:
+    """A message where the step asks for a tap: "answer with text" would be wrong here."""
+    raise InvalidInput(N_("Please choose one of the buttons above, or send /cancel to stop."))
+
+
+# Any message but a command, on a step that only takes a button.
+NOT_A_BUTTON = ~filters.COMMAND & ~filters.UpdateType.EDITED
 
 
 def register(app: BashkeApp) -> None:
@@ -433,6 +454,10 @@ def register(app: BashkeApp) -> None:
 
 
 def _conversation(step: Any) -> ConversationHandler[Any]:
+    def buttons(handler: Any, pattern: str) -> list[Any]:
+        """A step that takes only its buttons: typing gets told so."""
+        return [*step(handler, pattern), MessageHandler(NOT_A_BUTTON, expected_button)]
+
     return ConversationHandler(
         entry_points=[
             CommandHandler("newevent", start, filters=filters.ChatType.PRIVATE),
@@ -442,15 +467,15 @@ def _conversation(step: Any) -> ConversationHandler[Any]:
         states={
             TITLE: step(got_title),
             DESCRIPTION: step(got_description),
-            SCOPE: step(got_scope, "nescope"),
-            TOWN: step(got_town, "netown"),
+            SCOPE: buttons(got_scope, "nescope"),
+            TOWN: buttons(got_town, "netown"),
             START: step(got_start),
             END: step(got_end),
             PLACE: step(got_place),
             CAPACITY: step(got_capacity) + step(got_capacity, "necap"),
             DEADLINE: step(got_deadline) + step(got_deadline, "nedeadline"),
             REMINDERS: step(got_reminders) + step(got_reminders, "neremind"),
-            PREVIEW: step(save, "nesave"),
+            PREVIEW: buttons(save, "nesave"),
             MOVE_START: step(got_move_start),
             MOVE_END: step(got_move_end),
             EDIT_VALUE: step(got_edit_value),
@@ -461,4 +486,7 @@ def _conversation(step: Any) -> ConversationHandler[Any]:
             MessageHandler(~filters.COMMAND & ~filters.UpdateType.EDITED, expected_text),
         ],
         conversation_timeout=CONVERSATION_TIMEOUT,
+        # /newevent (or a card's Edit or Move) in the middle starts that afresh: without it the
+        # command the help lists would be answered "not understood".
+        allow_reentry=True,
     )

@@ -135,6 +135,11 @@ async def consent(update: Update, context: BashkeContext) -> None:
 
 async def decline(update: Update, context: BashkeContext) -> None:
     (language,) = callbacks.args(update, 1)
+    if language not in LANGUAGE_NAMES:
+        raise InvalidInput(N_("I do not know that language."))
+    if context.person is not None:
+        # A stale "No, thank you" of someone who agreed since: "nothing is stored" is untrue.
+        raise InvalidInput(N_("This button is no longer valid. Send /help to see what you can do."))
     tr = context.services.catalogs.translator(language)
     await show(
         update,

@@ -26,7 +26,8 @@ async def show(
     query = update.callback_query
     if query is not None:
         await query.answer()
-        if isinstance(query.message, Message):
+        # A photo or a file has no text to replace (a forged press can come from one).
+        if isinstance(query.message, Message) and query.message.text is not None:
             try:
                 edited = await query.message.edit_text(text, reply_markup=markup)
             except BadRequest as exc:

@@ -287,7 +287,7 @@ async def addproposal_command(update: Update, context: BashkeContext) -> None:
     chapters = await services.stories.chapters(
         context.tr.language, services.config.default_language
     )
-    if not number.isdigit() or not bar or not 1 <= int(number) <= len(chapters):
+    if not number.isdecimal() or not bar or not 1 <= int(number) <= len(chapters):
         raise InvalidInput(
             N_(
                 "Usage: /addproposal CHAPTER_NUMBER Title | Text of the proposal. Chapters: "
@@ -308,7 +308,7 @@ async def newround_command(update: Update, context: BashkeContext) -> None:
     services = context.services
     await services.authz.require(user.id, Permission.COORDINATE, None)
     args = context.args or []
-    if len(args) < 2 or not args[0].isdigit() or not 1 <= int(args[0]) <= 24 * 60:
+    if len(args) < 2 or not args[0].isdecimal() or not 1 <= int(args[0]) <= 24 * 60:
         raise InvalidInput(
             N_(
                 "Usage: /newround HOURS Title, e.g. /newround 72 Spring vote. "
@@ -346,7 +346,7 @@ async def chapter_command(update: Update, context: BashkeContext) -> None:
     elif (
         len(args) >= 4
         and args[0] == "title"
-        and args[1].isdigit()
+        and args[1].isdecimal()
         and 1 <= int(args[1]) <= len(chapters)
     ):
         await services.towns.set_chapter_title(

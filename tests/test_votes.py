@@ -223,3 +223,19 @@ async def test_the_kept_counts_always_equal_the_ballots(services: Services) -> N
     # A round with its ballots gone leaves no counts behind.
     await services.db.execute("DELETE FROM ballots WHERE round_id = ?", (round_id,))
     assert await services.db.fetchall(COUNTED) == []
+
+
+async def test_two_rounds_opened_at_once_cannot_share_a_proposal(services: Services) -> None:
+    await setup(services)
+    proposal = await services.votes.add_proposal(
+        NETWORK, await chapter(services), "Shared tables", "Text"
+    )
+    closes = services.clock() + timedelta(days=2)
+    outcomes = await asyncio.gather(
+        *(services.votes.open_round(NETWORK, f"Vote {i}", [proposal], closes) for i in range(2)),
+        return_exceptions=True,
+    )
+    refused = [o for o in outcomes if isinstance(o, InvalidInput)]
+    assert len(refused) == 1
+    assert refused[0].message == "These proposals are already in an open vote. Nothing was changed."
+    assert await services.db.fetchval("SELECT COUNT(*) FROM rounds") == 1
