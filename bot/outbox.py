@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -289,6 +290,10 @@ class Sender:
     _next_slot: float = 0.0
     _paused_until: float = 0.0
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _departures: deque[float] = field(init=False)  # the last rate_per_second calls' times
+
+    def __post_init__(self) -> None:
+        self._departures = deque(maxlen=max(1, int(self.rate_per_second)))
 
     async def run(self) -> None:
         """Deliver until cancelled; sleeps until woken by a new row or the next poll."""
@@ -346,12 +351,18 @@ class Sender:
         # Calls on an evenly spaced grid never put more than rate_per_second of them in any one
         # second. A call a little late (a sleep overshoots, the loop was busy) keeps the grid, so
         # the lateness is not lost for good; one half a slot late or more, or after a pause,
-        # starts a new grid: no two calls come closer than half a slot.
+        # starts a new grid: no two calls come closer than half a slot. And whatever the grid
+        # does, no PACE_MARGIN seconds hold more than rate_per_second calls, so the network's
+        # jitter cannot bring more than that into any one second on arrival.
         interval = PACE_MARGIN / self.rate_per_second
+        departures = self._departures
         while True:
             now = time.monotonic()
             start = max(self._next_slot, self._paused_until)
+            if len(departures) == departures.maxlen:
+                start = max(start, departures[0] + PACE_MARGIN)
             if start <= now:
+                departures.append(now)
                 on_grid = (
                     self._next_slot >= self._paused_until and now - self._next_slot < interval / 2
                 )

@@ -18,6 +18,7 @@ from bot.config import Config
 from bot.db import Database, from_db_time, to_db_time, utcnow
 from bot.i18n import Translator
 from bot.outbox import (
+    PACE_MARGIN,
     Blocked,
     DeliveryError,
     OutboxRow,
@@ -272,8 +273,10 @@ async def test_the_overall_pace_never_exceeds_the_rate(services: Services) -> No
 
     times = sorted(call.at for call in transport.calls)
     assert len(times) == 100
-    busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
-    print(f"busiest one-second window: {busiest} messages (rate {rate}/s)")
+    # Not more than the rate in any PACE_MARGIN seconds of departures: arrivals, however the
+    # network's jitter moves them, keep within it in any one second.
+    busiest = max(sum(1 for t in times if start <= t < start + PACE_MARGIN) for start in times)
+    print(f"busiest {PACE_MARGIN}-second window: {busiest} messages (rate {rate}/s)")
     assert busiest <= rate
     # Evenly spaced: a render that waited for the database does not bunch the calls up.
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
