@@ -8,11 +8,9 @@ broadcast's progress.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from html import unescape
 from typing import Any
 
 from bot import audit
@@ -22,6 +20,7 @@ from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.i18n import LANGUAGES, N_
 from bot.outbox import Outbox
 from bot.roles import Authorizer, Role, Roles
+from bot.text import visible_units, whole_number
 
 KIND = "broadcast"
 # Telegram's limits: 4096 characters for a message, 1024 for a photo's caption.
@@ -84,15 +83,6 @@ def _broadcast(row: Any) -> Broadcast:
         send_at=from_db_time(row["send_at"]),
         cancelled=row["cancelled_at"] is not None,
     )
-
-
-_TAG = re.compile(r"<[^>]*>")
-
-
-def visible_units(text: str) -> int:
-    """How long Telegram counts a message written in HTML: after the tags and entities, in
-    UTF-16 units. The HTML itself may be much longer: "&" is written "&amp;"."""
-    return len(unescape(_TAG.sub("", text)).encode("utf-16-le")) // 2
 
 
 def check_text(text: str, photo: bool) -> str:
@@ -262,6 +252,7 @@ class BroadcastService:
 
 
 def _int(value: str | None) -> int:
-    if value is None or not value.isdecimal():
+    number = whole_number(value, 0, 2**63 - 1)
+    if number is None:
         raise InvalidInput()
-    return int(value)
+    return number

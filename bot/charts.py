@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from functools import cache
 from types import ModuleType
+from typing import Any
 
 from bot.i18n import Translator
 
@@ -21,6 +22,13 @@ def _pyplot() -> ModuleType:
     from matplotlib import pyplot
 
     return pyplot
+
+
+def _png(figure: Any) -> bytes:
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
 
 
 def stacked_bars(
@@ -40,10 +48,7 @@ def stacked_bars(
         axes.set_title(title)
         axes.legend(loc="upper right", fontsize="small")
         axes.tick_params(axis="x", labelrotation=20)
-        figure.tight_layout()
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png")
-        return buffer.getvalue()
+        return _png(figure)
     finally:
         plt.close(figure)
 
@@ -70,9 +75,6 @@ def grouped_bars(
         axes.set_ylabel(unit)
         axes.set_title(title)
         axes.legend(loc="upper right", fontsize="small")
-        figure.tight_layout()
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png")
-        return buffer.getvalue()
+        return _png(figure)
     finally:
         plt.close(figure)

@@ -21,6 +21,7 @@ from bot.errors import InvalidInput, NotAllowed, NotFound, NotRegistered
 from bot.i18n import N_
 from bot.outbox import Outbox, Queued
 from bot.roles import Authorizer, Permission, Roles
+from bot.text import whole_number
 
 MAX_TITLE = 120
 MAX_DESCRIPTION = 2000
@@ -102,6 +103,29 @@ class Event:
     registered: int
     waitlisted: int
     fill_alerted: int = 0  # the highest fill threshold coordinators were told of
+
+    @classmethod
+    def preview(cls, draft: EventDraft, town_name: str | None) -> Event:
+        """The event a draft will be, before anyone has joined: for the coordinator to check."""
+        return cls(
+            id=0,
+            scope=draft.scope,
+            town_id=draft.town_id,
+            town_name=town_name,
+            title=draft.title,
+            description=draft.description,
+            place=draft.place,
+            timezone=draft.timezone,
+            starts_at=draft.starts_at,
+            ends_at=draft.ends_at,
+            capacity=draft.capacity,
+            registration_deadline=draft.registration_deadline,
+            reminder_minutes=draft.reminder_minutes,
+            checkin_code="",
+            cancelled=False,
+            registered=0,
+            waitlisted=0,
+        )
 
     @property
     def subject(self) -> str:
@@ -194,6 +218,16 @@ def check_place(text: str) -> str:
     return check_text(
         text, MAX_PLACE, N_("The place can have at most {limit} characters; this has {length}.")
     )
+
+
+def check_capacity(text: str) -> int:
+    """Seats as typed: a whole number from 1 to MAX_CAPACITY."""
+    seats = whole_number(text, 1, MAX_CAPACITY)
+    if seats is None:
+        raise InvalidInput(
+            N_("The number of seats must be a whole number from 1 to {limit}."), limit=MAX_CAPACITY
+        )
+    return seats
 
 
 def check_draft(draft: EventDraft, now: datetime) -> EventDraft:
@@ -354,16 +388,7 @@ class EventService:
         elif field == "place":
             new = check_place(value)
         elif field == "capacity":
-            text = value.strip()
-            if text == "-":
-                new = None
-            elif text.isdecimal() and 1 <= int(text) <= MAX_CAPACITY:
-                new = int(text)
-            else:
-                raise InvalidInput(
-                    N_("The number of seats must be a whole number from 1 to {limit}."),
-                    limit=MAX_CAPACITY,
-                )
+            new = None if value.strip() == "-" else check_capacity(value)  # "-": no limit
             if new is not None and new < event.registered:
                 raise InvalidInput(
                     N_("Registered already: {count}. The event needs at least that many seats."),

@@ -18,6 +18,7 @@ from bot.errors import InvalidInput, NotFound, NotRegistered, UserFacingError
 from bot.i18n import N_
 from bot.outbox import Outbox
 from bot.roles import Authorizer, Permission
+from bot.text import utf16_units
 
 MIN_CHARACTERS = 20
 # Counted as Telegram counts (UTF-16 code units), so a story of emoji cannot overflow a message.
@@ -108,10 +109,6 @@ def _story(row: Any) -> Story:
         kind=Kind(row["kind"]),
         title=row["title"],
     )
-
-
-def utf16_units(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
 
 
 def check_story_text(text: str) -> str:

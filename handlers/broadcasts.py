@@ -30,8 +30,8 @@ from bot.roles import Role
 from bot.services import Services
 from handlers import callbacks
 from handlers.context import BashkeApp, BashkeContext
-from handlers.newevent import NOT_A_BUTTON, expected_button
 from handlers.render import Button, keyboard, show
+from handlers.steps import AN_ANSWER, expected_button, expected_text
 
 COMPOSE, VERSIONS, VERSION_TEXT, AUDIENCE, AUDIENCE_VALUE, CONFIRM, WHEN = range(7)
 DRAFT = "broadcast_draft"
@@ -301,10 +301,6 @@ async def cancel(update: Update, context: BashkeContext) -> int:
     return ConversationHandler.END
 
 
-async def expected_text(update: Update, context: BashkeContext) -> None:
-    raise InvalidInput(N_("Please answer with text, or send /cancel to stop."))
-
-
 # Progress -----------------------------------------------------------------------------------
 
 
@@ -387,7 +383,7 @@ def register(app: BashkeApp) -> None:
     def on_button(handler: Any, action: str) -> list[Any]:
         return [
             CallbackQueryHandler(handler, pattern=callbacks.pattern(action)),
-            MessageHandler(NOT_A_BUTTON, expected_button),
+            MessageHandler(AN_ANSWER, expected_button),
         ]
 
     with warnings.catch_warnings():
@@ -406,7 +402,7 @@ def register(app: BashkeApp) -> None:
             },
             fallbacks=[
                 CommandHandler("cancel", cancel),
-                MessageHandler(~filters.COMMAND & ~filters.UpdateType.EDITED, expected_text),
+                MessageHandler(AN_ANSWER, expected_text),
             ],
             conversation_timeout=30 * 60,
             # /broadcast in the middle starts a new announcement (see handlers/newevent.py).

@@ -24,10 +24,12 @@ from bot.errors import InvalidInput
 from bot.events import EventDraft, Scope
 from bot.i18n import N_
 from bot.roles import Permission
+from bot.text import whole_number
 from handlers import callbacks
 from handlers.context import BashkeApp, BashkeContext
 from handlers.events import event_text, show_card
 from handlers.render import Button, keyboard, show
+from handlers.steps import AN_ANSWER, expected_button, expected_text
 
 (TITLE, DESCRIPTION, SCOPE, TOWN, START, END, PLACE, CAPACITY, DEADLINE, REMINDERS, PREVIEW) = (
     range(11)
@@ -188,14 +190,7 @@ async def got_capacity(update: Update, context: BashkeContext) -> int:
         callbacks.args(update, 1)
         capacity = None
     else:
-        text = _text(update).strip()
-        # isdecimal, not isdigit: "²" is a digit that int() refuses.
-        if not text.isdecimal() or not 1 <= int(text) <= ev.MAX_CAPACITY:
-            raise InvalidInput(
-                N_("The number of seats must be a whole number from 1 to {limit}."),
-                limit=ev.MAX_CAPACITY,
-            )
-        capacity = int(text)
+        capacity = ev.check_capacity(_text(update))
     _draft(context)["capacity"] = capacity
     tr = context.tr
     await show(
@@ -238,10 +233,12 @@ async def got_reminders(update: Update, context: BashkeContext) -> int:
         callbacks.args(update, 1)
         draft["reminder_minutes"] = ev.DEFAULT_REMINDERS
     else:
-        parts = [p.strip() for p in _text(update).replace(";", ",").split(",") if p.strip()]
-        if not parts or len(parts) > 5 or not all(p.isdecimal() for p in parts):
+        parts = [p for p in _text(update).replace(";", ",").split(",") if p.strip()]
+        # Their range is check_draft's to tell: "0" or "9999" gets its own answer there.
+        hours = [whole_number(p, 0, 10**18) for p in parts]
+        if not hours or len(hours) > 5 or None in hours:
             raise InvalidInput(N_("Please write up to five whole numbers of hours, like 24, 2."))
-        draft["reminder_minutes"] = tuple(int(p) * 60 for p in parts)
+        draft["reminder_minutes"] = tuple(h * 60 for h in hours if h is not None)
     return await _preview(update, context)
 
 
@@ -267,25 +264,7 @@ async def _preview(update: Update, context: BashkeContext) -> int:
     town_name = None
     if draft.town_id is not None:
         town_name = (await context.services.towns.get(draft.town_id)).name
-    preview = ev.Event(
-        id=0,
-        scope=draft.scope,
-        town_id=draft.town_id,
-        town_name=town_name,
-        title=draft.title,
-        description=draft.description,
-        place=draft.place,
-        timezone=draft.timezone,
-        starts_at=draft.starts_at,
-        ends_at=draft.ends_at,
-        capacity=draft.capacity,
-        registration_deadline=draft.registration_deadline,
-        reminder_minutes=draft.reminder_minutes,
-        checkin_code="",
-        cancelled=False,
-        registered=0,
-        waitlisted=0,
-    )
+    preview = ev.Event.preview(draft, town_name)
     tr = context.tr
     await show(
         update,
@@ -425,20 +404,6 @@ async def got_edit_value(update: Update, context: BashkeContext) -> int:
     return ConversationHandler.END
 
 
-async def expected_text(update: Update, context: BashkeContext) -> None:
-    """Something other than the text this step asks for: say so, and stay on the step."""
-    raise InvalidInput(N_("Please answer with text, or send /cancel to stop."))
-
-
-async def expected_button(update: Update, context: BashkeContext) -> None:
-    """A message where the step asks for a tap: "answer with text" would be wrong here."""
-    raise InvalidInput(N_("Please choose one of the buttons above, or send /cancel to stop."))
-
-
-# Any message but a command, on a step that only takes a button.
-NOT_A_BUTTON = ~filters.COMMAND & ~filters.UpdateType.EDITED
-
-
 def register(app: BashkeApp) -> None:
     def step(handler: Any, pattern: str | None = None) -> list[Any]:
         if pattern is None:
@@ -456,7 +421,7 @@ def register(app: BashkeApp) -> None:
 def _conversation(step: Any) -> ConversationHandler[Any]:
     def buttons(handler: Any, pattern: str) -> list[Any]:
         """A step that takes only its buttons: typing gets told so."""
-        return [*step(handler, pattern), MessageHandler(NOT_A_BUTTON, expected_button)]
+        return [*step(handler, pattern), MessageHandler(AN_ANSWER, expected_button)]
 
     return ConversationHandler(
         entry_points=[
@@ -483,7 +448,7 @@ def _conversation(step: Any) -> ConversationHandler[Any]:
         },
         fallbacks=[
             CommandHandler("cancel", cancel),
-            MessageHandler(~filters.COMMAND & ~filters.UpdateType.EDITED, expected_text),
+            MessageHandler(AN_ANSWER, expected_text),
         ],
         conversation_timeout=CONVERSATION_TIMEOUT,
         # /newevent (or a card's Edit or Move) in the middle starts that afresh: without it the

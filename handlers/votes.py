@@ -18,6 +18,7 @@ from bot.i18n import N_, Translator
 from bot.outbox import OutboxRow, OutgoingMessage
 from bot.roles import Permission
 from bot.services import Services
+from bot.text import whole_number
 from bot.votes import Choice, ProposalResult, Round, Voted
 from handlers import callbacks
 from handlers.context import BashkeApp, BashkeContext
@@ -287,7 +288,8 @@ async def addproposal_command(update: Update, context: BashkeContext) -> None:
     chapters = await services.stories.chapters(
         context.tr.language, services.config.default_language
     )
-    if not number.isdecimal() or not bar or not 1 <= int(number) <= len(chapters):
+    chapter = whole_number(number, 1, len(chapters))
+    if chapter is None or not bar:
         raise InvalidInput(
             N_(
                 "Usage: /addproposal CHAPTER_NUMBER Title | Text of the proposal. Chapters: "
@@ -295,7 +297,7 @@ async def addproposal_command(update: Update, context: BashkeContext) -> None:
             ),
             chapters="; ".join(f"{i}. {escape(t)}" for i, (_, t) in enumerate(chapters, 1)),
         )
-    await services.votes.add_proposal(user.id, chapters[int(number) - 1][0], title, proposal)
+    await services.votes.add_proposal(user.id, chapters[chapter - 1][0], title, proposal)
     await show(
         update, context.tr.gettext("The proposal is added. Put it to a vote with /newround.")
     )
@@ -308,7 +310,8 @@ async def newround_command(update: Update, context: BashkeContext) -> None:
     services = context.services
     await services.authz.require(user.id, Permission.COORDINATE, None)
     args = context.args or []
-    if len(args) < 2 or not args[0].isdecimal() or not 1 <= int(args[0]) <= 24 * 60:
+    hours = whole_number(args[0], 1, 24 * 60) if args else None
+    if hours is None or len(args) < 2:
         raise InvalidInput(
             N_(
                 "Usage: /newround HOURS Title, e.g. /newround 72 Spring vote. "
@@ -318,7 +321,7 @@ async def newround_command(update: Update, context: BashkeContext) -> None:
     proposals = await services.votes.proposals(not_in_open_round=True)
     if not proposals:
         raise InvalidInput(N_("There are no proposals to vote on. Add one with /addproposal."))
-    closes = services.clock() + timedelta(hours=int(args[0]))
+    closes = services.clock() + timedelta(hours=hours)
     voting_round = await services.votes.open_round(
         user.id, " ".join(args[1:]), [p.id for p in proposals], closes
     )
@@ -346,11 +349,10 @@ async def chapter_command(update: Update, context: BashkeContext) -> None:
     elif (
         len(args) >= 4
         and args[0] == "title"
-        and args[1].isdecimal()
-        and 1 <= int(args[1]) <= len(chapters)
+        and (number := whole_number(args[1], 1, len(chapters))) is not None
     ):
         await services.towns.set_chapter_title(
-            user.id, chapters[int(args[1]) - 1][0], args[2], " ".join(args[3:])
+            user.id, chapters[number - 1][0], args[2], " ".join(args[3:])
         )
     else:
         raise InvalidInput(

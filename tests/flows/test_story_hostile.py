@@ -20,7 +20,8 @@ from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.i18n import Catalogs, Translator
 from bot.outbox import OutboxRow
 from bot.services import Services
-from bot.stories import AlreadyDecided, Story, utf16_units
+from bot.stories import AlreadyDecided, Story
+from bot.text import utf16_units
 from tests.conftest import ADMIN_ID
 from tests.flows.harness import Bot, Person, running_bot
 from tests.flows.harness import sent_to as sent
