@@ -306,8 +306,11 @@ class Sender:
                 log.exception("the outbox sender failed a pass; trying again")
                 deferred = False
             timeout = 0.05 if deferred else self.poll_interval
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancellation
+            # that arrives as the wake-up does, and the sender would never stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.outbox.wake.wait(), timeout=timeout)
+                async with asyncio.timeout(timeout):
+                    await self.outbox.wake.wait()
 
     async def drain(self) -> None:
         """Wait for the messages in flight (on shutdown, and in tests)."""

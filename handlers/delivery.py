@@ -4,7 +4,6 @@ sender running beside the bot."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from telegram import Bot, InputFile
@@ -22,6 +21,7 @@ from bot.services import Services
 from handlers.render import keyboard
 
 log = logging.getLogger(__name__)
+STOP_WAIT = 10.0  # seconds for the loops to end on shutdown
 
 
 class TelegramTransport:
@@ -100,6 +100,9 @@ class Delivery:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # Bounded: a loop that missed its cancellation must not hold the shutdown for ever.
+        if self._tasks:
+            _, running = await asyncio.wait(self._tasks, timeout=STOP_WAIT)
+            for task in running:
+                log.error("%s did not stop within %s s", task.get_name(), STOP_WAIT)
         await self.sender.drain()

@@ -364,6 +364,20 @@ async def test_stopping_during_a_pause_does_not_wait_it_out(services: Services) 
     assert set((await statuses(services)).values()) == {"pending"}
 
 
+async def test_a_stop_that_meets_a_wake_up_still_stops(services: Services) -> None:
+    """Cancelled in the same instant a new row wakes it, the sender stops (it waits with
+    asyncio.timeout: Python 3.11's wait_for can swallow a cancellation that meets a wake-up)."""
+    use_notes(services)
+    outbox_sender = sender(services, FakeTransport(), poll_interval=30)
+    task = asyncio.create_task(outbox_sender.run())
+    await asyncio.sleep(0.1)  # idle, waiting to be woken
+    services.outbox.wake.set()
+    task.cancel()
+    async with asyncio.timeout(5):
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
 async def test_a_person_who_blocked_the_bot_is_marked_and_skipped(services: Services) -> None:
     use_notes(services)
     blocker, other = 501, 502
