@@ -2,7 +2,8 @@
 
 Delivery is the outbox's: one row per recipient with subject "broadcast:<id>", so the pace,
 ``retry_after``, blocked people and restarts are handled there, and the rows' statuses are the
-broadcast's progress.
+broadcast's progress. The audience is read inside the transaction that queues it: someone who
+erased themselves a moment before is not on it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from bot import audit
 from bot.clock import Clock
-from bot.db import Database, from_db_time, to_db_time
+from bot.db import Database, Transaction, from_db_time, to_db_time
 from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.i18n import LANGUAGES, N_
 from bot.outbox import Outbox
@@ -105,17 +106,20 @@ class BroadcastService:
         self._outbox = outbox
         self._clock = clock
 
-    async def _coordinator(self, actor_id: int) -> Roles:
-        roles = await self._authz.require_coordinator(actor_id)
+    async def _coordinator(self, actor_id: int, tx: Transaction | None = None) -> Roles:
+        roles = await self._authz.require_coordinator(actor_id, tx)
         return roles
 
-    async def recipients(self, actor_id: int, audience: Audience) -> list[int]:
+    async def recipients(
+        self, actor_id: int, audience: Audience, tx: Transaction | None = None
+    ) -> list[int]:
         """Who an audience reaches, within what the actor may reach; blocked people left out.
 
         A town coordinator reaches the people of their towns only (and the people registered
         for an event they manage); the whole network and the staff roles need the network.
         """
-        roles = await self._coordinator(actor_id)
+        reader = tx or self._db
+        roles = await self._coordinator(actor_id, tx)
         network = roles.sees_network
         sql = "SELECT telegram_id FROM people WHERE blocked_at IS NULL"
         params: list[Any] = []
@@ -135,7 +139,7 @@ class BroadcastService:
             params.append(value)
         elif kind is AudienceKind.EVENT:
             event_id = _int(value)
-            row = await self._db.fetchone(
+            row = await reader.fetchone(
                 "SELECT scope, town_id FROM events WHERE id = ?", (event_id,)
             )
             if row is None:
@@ -161,7 +165,7 @@ class BroadcastService:
             towns = sorted(roles.coordinator_towns)
             sql += f" AND town_id IN ({', '.join('?' for _ in towns)})"
             params.extend(towns)
-        rows = await self._db.fetchall(sql + " ORDER BY telegram_id", params)
+        rows = await reader.fetchall(sql + " ORDER BY telegram_id", params)
         return [row[0] for row in rows]
 
     async def create(self, actor_id: int, draft: BroadcastDraft) -> Broadcast:
@@ -176,10 +180,10 @@ class BroadcastService:
         send_at = draft.send_at or now
         if send_at < now:
             raise InvalidInput(N_("The start is in the past. Please give a future date and time."))
-        people = await self.recipients(actor_id, draft.audience)
-        if not people:
-            raise InvalidInput(N_("No one is in that audience yet. Nothing was sent."))
         async with self._db.transaction() as tx:
+            people = await self.recipients(actor_id, draft.audience, tx)
+            if not people:
+                raise InvalidInput(N_("No one is in that audience yet. Nothing was sent."))
             broadcast_id = await tx.insert(
                 "INSERT INTO broadcasts (created_by, text, versions, photo_file_id,"
                 " audience_kind, audience_value, recipients, send_at, created_at)"
@@ -213,8 +217,10 @@ class BroadcastService:
             )
         return await self.get(broadcast_id)
 
-    async def get(self, broadcast_id: int) -> Broadcast:
-        row = await self._db.fetchone("SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,))
+    async def get(self, broadcast_id: int, tx: Transaction | None = None) -> Broadcast:
+        row = await (tx or self._db).fetchone(
+            "SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,)
+        )
         if row is None:
             raise NotFound(N_("That announcement does not exist."))
         return _broadcast(row)
@@ -237,12 +243,12 @@ class BroadcastService:
 
     async def cancel(self, actor_id: int, broadcast_id: int) -> int:
         """Stop what has not gone out yet; return how many messages were withdrawn."""
-        roles = await self._coordinator(actor_id)
-        broadcast = await self.get(broadcast_id)
-        if broadcast.created_by != actor_id and not roles.sees_network:
-            raise NotAllowed()
         async with self._db.transaction() as tx:
-            await tx.execute(
+            roles = await self._coordinator(actor_id, tx)
+            broadcast = await self.get(broadcast_id, tx)
+            if broadcast.created_by != actor_id and not roles.sees_network:
+                raise NotAllowed()
+            tx.defer(
                 "UPDATE broadcasts SET cancelled_at = ? WHERE id = ? AND cancelled_at IS NULL",
                 (to_db_time(self._clock()), broadcast_id),
             )

@@ -2,6 +2,8 @@
 
 "What happens when someone joins a full event" is ``EventService.join``; every rule about
 seats, the waitlist, deadlines and reminders lives in this module and runs in one transaction.
+A change reads what it checks inside its own transaction: a join, a cancel or a revoked role
+that lands meanwhile is seen by the check, never slipped in between the check and the change.
 """
 
 from __future__ import annotations
@@ -276,8 +278,10 @@ class EventService:
             Permission.COORDINATE, event.town_id if event.scope is Scope.LOCAL else None
         )
 
-    async def _require_manager(self, actor_id: int, event: Event) -> Roles:
-        roles = await self._authz.roles_of(actor_id)
+    async def _require_manager(
+        self, actor_id: int, event: Event, tx: Transaction | None = None
+    ) -> Roles:
+        roles = await self._authz.roles_of(actor_id, tx)
         if not await self.may_manage(roles, event):
             raise NotAllowed()
         return roles
@@ -288,15 +292,22 @@ class EventService:
         await self._require_manager(actor_id, event)
         return event
 
+    async def _managed_in(self, tx: Transaction, actor_id: int, event_id: int) -> Event:
+        """The event as the change's transaction sees it, if the actor may manage it."""
+        event = await self._get_in(tx, event_id)
+        await self._require_manager(actor_id, event, tx)
+        return event
+
     async def create(self, actor_id: int, draft: EventDraft) -> Event:
-        # A town coordinator creates for their town; international events need the network.
-        await self._authz.require(
-            actor_id,
-            Permission.COORDINATE,
-            draft.town_id if draft.scope is Scope.LOCAL else None,
-        )
-        draft = check_draft(draft, self.clock())
         async with self._db.transaction() as tx:
+            # A town coordinator creates for their town; international events need the network.
+            await self._authz.require(
+                actor_id,
+                Permission.COORDINATE,
+                draft.town_id if draft.scope is Scope.LOCAL else None,
+                tx,
+            )
+            draft = check_draft(draft, self.clock())
             event_id = await tx.insert(
                 "INSERT INTO events (scope, town_id, title, description, place, timezone,"
                 " starts_at, ends_at, capacity, registration_deadline, reminder_minutes,"
@@ -328,21 +339,20 @@ class EventService:
         self, actor_id: int, event_id: int, starts_at: datetime, ends_at: datetime
     ) -> Event:
         """New times; reminders follow the event and everyone on it is told."""
-        event = await self.get(event_id)
-        await self._require_manager(actor_id, event)
-        if event.cancelled:
-            raise InvalidInput(N_("This event was cancelled."))
-        deadline = event.registration_deadline
-        if deadline is not None and deadline > starts_at:
-            deadline = None
-        check_draft(
-            self._as_draft(
-                event, starts_at=starts_at, ends_at=ends_at, registration_deadline=deadline
-            ),
-            self.clock(),
-        )
         async with self._db.transaction() as tx:
-            await tx.execute(
+            event = await self._managed_in(tx, actor_id, event_id)
+            if event.cancelled:
+                raise InvalidInput(N_("This event was cancelled."))
+            deadline = event.registration_deadline
+            if deadline is not None and deadline > starts_at:
+                deadline = None
+            check_draft(
+                self._as_draft(
+                    event, starts_at=starts_at, ends_at=ends_at, registration_deadline=deadline
+                ),
+                self.clock(),
+            )
+            tx.defer(
                 "UPDATE events SET starts_at = ?, ends_at = ?, registration_deadline = ?"
                 " WHERE id = ?",
                 (
@@ -374,38 +384,34 @@ class EventService:
     async def edit(self, actor_id: int, event_id: int, field: str, value: str) -> Event:
         """Change the title, description, place or seats; people on the event are told.
 
-        Fewer seats than people already registered is refused; more seats go to the waitlist.
+        Fewer seats than people registered at that moment is refused; more seats go to the
+        waitlist.
         """
-        event = await self.get(event_id)
-        await self._require_manager(actor_id, event)
-        if event.cancelled:
-            raise InvalidInput(N_("This event was cancelled."))
-        new: str | int | None
-        if field == "title":
-            new = check_title(value)
-        elif field == "description":
-            new = check_description("" if value.strip() == "-" else value)
-        elif field == "place":
-            new = check_place(value)
-        elif field == "capacity":
-            new = None if value.strip() == "-" else check_capacity(value)  # "-": no limit
-            if new is not None and new < event.registered:
-                raise InvalidInput(
-                    N_("Registered already: {count}. The event needs at least that many seats."),
-                    count=event.registered,
-                )
-        else:
-            raise InvalidInput()
         async with self._db.transaction() as tx:
+            event = await self._managed_in(tx, actor_id, event_id)
+            if event.cancelled:
+                raise InvalidInput(N_("This event was cancelled."))
+            new: str | int | None
+            if field == "title":
+                new = check_title(value)
+            elif field == "description":
+                new = check_description("" if value.strip() == "-" else value)
+            elif field == "place":
+                new = check_place(value)
+            elif field == "capacity":
+                new = None if value.strip() == "-" else check_capacity(value)  # "-": no limit
+                if new is not None and new < event.registered:
+                    raise InvalidInput(
+                        N_(
+                            "Registered already: {count}. The event needs at least that many seats."
+                        ),
+                        count=event.registered,
+                    )
+            else:
+                raise InvalidInput()
             await tx.execute(f"UPDATE events SET {field} = ? WHERE id = ?", (new, event_id))
             if field == "capacity":
-                for _ in range(
-                    await tx.fetchval(
-                        "SELECT COUNT(*) FROM registrations WHERE event_id = ?"
-                        " AND status = 'waitlisted'",
-                        (event_id,),
-                    )
-                ):
+                for _ in range(event.waitlisted):
                     await self._promote_from_waitlist(tx, event_id)
             else:
                 stamp = to_db_time(self.clock())
@@ -422,12 +428,13 @@ class EventService:
         return await self.get(event_id)
 
     async def cancel(self, actor_id: int, event_id: int) -> Event:
-        event = await self.get(event_id)
-        await self._require_manager(actor_id, event)
-        if event.cancelled:
-            return event
         async with self._db.transaction() as tx:
-            await tx.execute("UPDATE events SET status = 'cancelled' WHERE id = ?", (event_id,))
+            event = await self._managed_in(tx, actor_id, event_id)
+            if event.cancelled:
+                # Whoever cancelled first told everyone: a second cancel must not withdraw
+                # those notices (nor queue them again).
+                return event
+            tx.defer("UPDATE events SET status = 'cancelled' WHERE id = ?", (event_id,))
             await self._outbox.cancel(tx, event.subject)
             self._outbox.enqueue_all(
                 tx,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from bot.db import Database
+from bot.db import Database, Transaction
 from bot.errors import NotAllowed
 
 
@@ -73,7 +73,11 @@ class Roles:
 
 
 class Authorizer:
-    """Loads roles (admins from the configuration, the rest from the database) and refuses."""
+    """Loads roles (admins from the configuration, the rest from the database) and refuses.
+
+    A service checks inside the transaction that makes its change (``tx``), so a role taken away
+    meanwhile cannot slip between the check and the change.
+    """
 
     def __init__(self, db: Database, admins: frozenset[int]) -> None:
         self._db = db
@@ -88,8 +92,8 @@ class Authorizer:
         rows = await self._db.fetchall("SELECT DISTINCT telegram_id FROM staff_roles")
         return {row[0] for row in rows} | set(self._admins)
 
-    async def roles_of(self, telegram_id: int) -> Roles:
-        rows = await self._db.fetchall(
+    async def roles_of(self, telegram_id: int, tx: Transaction | None = None) -> Roles:
+        rows = await (tx or self._db).fetchall(
             "SELECT role, town_id FROM staff_roles WHERE telegram_id = ?", (telegram_id,)
         )
         return Roles(
@@ -104,17 +108,21 @@ class Authorizer:
             ),
         )
 
-    async def require_coordinator(self, telegram_id: int) -> Roles:
+    async def require_coordinator(self, telegram_id: int, tx: Transaction | None = None) -> Roles:
         """Any coordinator (of a town or the network); what they may touch is checked after."""
-        roles = await self.roles_of(telegram_id)
+        roles = await self.roles_of(telegram_id, tx)
         if not roles.is_coordinator:
             raise NotAllowed()
         return roles
 
     async def require(
-        self, telegram_id: int, permission: Permission, town_id: int | None = None
+        self,
+        telegram_id: int,
+        permission: Permission,
+        town_id: int | None = None,
+        tx: Transaction | None = None,
     ) -> Roles:
-        roles = await self.roles_of(telegram_id)
+        roles = await self.roles_of(telegram_id, tx)
         if not roles.allows(permission, town_id):
             raise NotAllowed()
         return roles

@@ -282,12 +282,13 @@ class StoryService:
 
     async def set_proposals_phase(self, actor_id: int, open_: bool) -> None:
         """Network coordinators open and close the phase in which participants propose."""
-        await self._authz.require(actor_id, Permission.COORDINATE, None)
-        await self._db.execute(
-            "INSERT INTO settings (name, value) VALUES ('proposals', ?)"
-            " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-            ("open" if open_ else "closed",),
-        )
+        async with self._db.transaction() as tx:
+            await self._authz.require(actor_id, Permission.COORDINATE, None, tx)
+            tx.defer(
+                "INSERT INTO settings (name, value) VALUES ('proposals', ?)"
+                " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                ("open" if open_ else "closed",),
+            )
 
     # Moderators -----------------------------------------------------------------------------
 
@@ -313,9 +314,10 @@ class StoryService:
     async def _decide(
         self, moderator_id: int, story_id: int, status: str, reason: Reason | None
     ) -> Story:
-        await self._authz.require(moderator_id, Permission.MODERATE)
         now = to_db_time(self._clock())
         async with self._db.transaction() as tx:
+            # The role too is checked inside the change: one revoked meanwhile decides nothing.
+            await self._authz.require(moderator_id, Permission.MODERATE, tx=tx)
             row = await tx.fetchone("SELECT * FROM stories WHERE id = ?", (story_id,))
             if row is None or row["status"] == "draft":
                 raise NotFound(N_("That story does not exist (any more)."))

@@ -114,14 +114,14 @@ class TownService:
 
     async def add_chapter(self, actor_id: int, slug: str, language: str, title: str) -> int:
         """A new chapter of the manual, at the end; network coordinators only."""
-        await self._authz.require(actor_id, Permission.COORDINATE, None)
-        slug = slug.strip().lower()
-        if not SLUG_PATTERN.match(slug):
-            raise InvalidInput(
-                N_("The short name must be lowercase letters, digits, - or _ (at most 32).")
-            )
-        title = _chapter_title(language, title)
         async with self._db.transaction() as tx:
+            await self._authz.require(actor_id, Permission.COORDINATE, None, tx)
+            slug = slug.strip().lower()
+            if not SLUG_PATTERN.match(slug):
+                raise InvalidInput(
+                    N_("The short name must be lowercase letters, digits, - or _ (at most 32).")
+                )
+            title = _chapter_title(language, title)
             if await tx.fetchval("SELECT 1 FROM chapters WHERE slug = ?", (slug,)):
                 raise InvalidInput(N_("A chapter called “{slug}” exists already."), slug=slug)
             position = int(await tx.fetchval("SELECT IFNULL(MAX(position), 0) + 1 FROM chapters"))
@@ -140,9 +140,9 @@ class TownService:
         self, actor_id: int, chapter_id: int, language: str, title: str
     ) -> None:
         """A chapter's title in one language (a translation, or a better wording)."""
-        await self._authz.require(actor_id, Permission.COORDINATE, None)
-        title = _chapter_title(language, title)
         async with self._db.transaction() as tx:
+            await self._authz.require(actor_id, Permission.COORDINATE, None, tx)
+            title = _chapter_title(language, title)
             if not await tx.fetchval("SELECT 1 FROM chapters WHERE id = ?", (chapter_id,)):
                 raise NotFound(N_("That chapter does not exist (any more)."))
             await tx.execute(
