@@ -2,10 +2,12 @@
 
 Each part can also run alone, with its details (see bench/README.md): ``bench.onboarding``
 (CPU per onboarding update, throughput under Bot API latency), ``bench.taps`` (CPU of the hot
-interactions with a full-size database), ``bench.outbox_rate`` and ``bench.scale``. Every
-comparison is made within this run: Bashkë against a bare python-telegram-bot bot making the same
-Bot API calls, 100 ms against 0 ms, the achieved rate against the configured limit, the full
-size against a tenth of it. Nothing here fails on a timing; a figure off its goal says NOT met.
+interactions with a full-size database), ``bench.fairness`` (another person's /help during one
+person's flood), ``bench.outbox_rate`` and ``bench.scale``. Every comparison is made within this
+run: Bashkë against a bare python-telegram-bot bot making the same Bot API calls, 100 ms against
+0 ms, /help during a flood against /help without one, the achieved rate against the configured
+limit, the full size against a tenth of it. Nothing here fails on a timing; a figure off its
+goal says NOT met.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import onboarding, outbox_rate, scale, taps
+from bench import fairness, onboarding, outbox_rate, scale, taps
 from bench.table import Figure, print_table
 from bot.config import DEFAULT_MAX_CONCURRENT_UPDATES, DEFAULT_OUTBOX_RATE
 
@@ -45,6 +47,10 @@ async def run(args: argparse.Namespace) -> list[Figure]:
         onboarding.print_throughput(burst)
         rows.append(onboarding.throughput_figure(burst))
 
+        fair = await fairness.measure(lab, args.flood, args.repeats)
+        fairness.print_result(fair)
+        rows += fairness.figures(fair)
+
     for rate, messages in (
         (DEFAULT_OUTBOX_RATE, args.messages),
         (4 * DEFAULT_OUTBOX_RATE, 4 * args.messages),
@@ -61,6 +67,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--people", type=int, default=100, help="measured people per CPU figure")
     parser.add_argument("--repeats", type=int, default=3, help="runs per CPU figure (median)")
     parser.add_argument("--burst", type=int, default=500, help="people tapping at once")
+    parser.add_argument("--flood", type=int, default=500, help="messages of one person's flood")
     parser.add_argument("--messages", type=int, default=1500, help="outbox messages at 25/s")
     parser.add_argument(
         "--participants", type=int, default=100_000, help="in the database (10× as many votes)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,13 +28,14 @@ from handlers import (
 from handlers.context import BashkeApp, BashkeContext, load_reader
 from handlers.delivery import Delivery
 from handlers.errors import on_error
-from handlers.processor import PerPersonUpdateProcessor
+from handlers.processor import PerPersonUpdateProcessor, ask_to_slow_down
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 
 
 def build_application(services: Services) -> BashkeApp:
     config = services.config
+    processor = PerPersonUpdateProcessor(config.max_concurrent_updates)
     app: BashkeApp = (
         Application.builder()
         .token(config.token)
@@ -45,13 +47,14 @@ def build_application(services: Services) -> BashkeApp:
             )
         )
         .context_types(ContextTypes(context=BashkeContext))
-        .concurrent_updates(PerPersonUpdateProcessor(config.max_concurrent_updates))
+        .concurrent_updates(processor)
         .post_init(_on_start)
         .post_stop(_stop_delivery)
         .post_shutdown(_on_stop)
         .build()
     )
     app.bot_data["services"] = services
+    processor.flood_notice = partial(ask_to_slow_down, app)
     # Group -1 runs before every feature and finds out who is asking and in which language.
     app.add_handler(TypeHandler(Update, load_reader), group=-1)
     events.register_notices(services)
