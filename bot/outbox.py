@@ -6,7 +6,10 @@ moment, from the current state of what it is about (a moved event, a cancelled o
 
 Delivery guarantee: a row is marked sent right after Telegram accepts it. A crash (SIGKILL)
 between Telegram's answer and that mark can repeat only the messages in flight at that instant:
-at most ``max_in_flight`` messages, each at most once.
+at most ``max_in_flight`` messages, each at most once. When the database cannot record an
+outcome (a full disk), the sender keeps it in memory, skips the row, sends nothing new, and
+writes it as soon as the database takes writes again: a message Telegram accepted is never
+sent again because it could not be recorded.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 from bot.clock import Clock
@@ -103,6 +107,8 @@ class OutboxRow:
 
 
 Renderer = Callable[[OutboxRow, Translator], Awaitable[OutgoingMessage | None]]
+# What a delivery leaves to write down (mark sent, postpone, ...), kept to retry if it fails.
+Outcome = Callable[[], Awaitable[None]]
 
 
 class Outbox:
@@ -290,6 +296,8 @@ class Sender:
     _next_slot: float = 0.0
     _paused_until: float = 0.0
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    # Outcomes the database could not record yet, by row id: those rows are not sent again.
+    _unrecorded: dict[int, Outcome] = field(default_factory=dict)
     _departures: deque[float] = field(init=False)  # the last rate_per_second calls' times
 
     def __post_init__(self) -> None:
@@ -316,13 +324,25 @@ class Sender:
         """Wait for the messages in flight (on shutdown, and in tests)."""
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._unrecorded and not await self._record_kept():
+            log.error(
+                "the database could not record outbox rows %s; they may be sent again after"
+                " a restart",
+                sorted(self._unrecorded),
+            )
 
     async def deliver_due(self) -> bool:
         """One pass over what is due; True if something due had to wait for its chat's turn."""
+        if self._unrecorded and not await self._record_kept():
+            return False  # paused: nothing new goes out while the database refuses writes
         now = self.outbox.clock()
         deferred = False
-        rows = await self.outbox.due(now, limit=200, skip=set(self._in_flight))
+        rows = await self.outbox.due(
+            now, limit=200, skip=set(self._in_flight) | set(self._unrecorded)
+        )
         for row, extra in rows:
+            if self._unrecorded:
+                break  # a delivery of this pass could not be recorded: pause
             if extra["expires_at"] and from_db_time(extra["expires_at"]) <= now:
                 await self.outbox.mark(row.id, "expired")
                 continue
@@ -387,31 +407,63 @@ class Sender:
 
     async def _deliver(self, row: OutboxRow, message: OutgoingMessage) -> None:
         try:
-            await self.transport.deliver(row.chat_id, message)
-            await self.outbox.mark(row.id, "sent")
-        except RetryLater as exc:
-            self._paused_until = max(self._paused_until, time.monotonic() + exc.seconds)
-            until = self.outbox.clock() + timedelta(seconds=exc.seconds)
-            await self.outbox.postpone(row.id, until, str(exc), count_attempt=False)
-        except Blocked:
-            await self.outbox.mark(row.id, "blocked")
-            await self.outbox.mark_blocked(row.chat_id)
-        except Transient as exc:
-            if row.attempts + 1 >= self.max_attempts:
-                await self.outbox.mark(row.id, "failed", str(exc))
-            else:
-                backoff = min(300.0, 2.0 ** (row.attempts + 1))
-                until = self.outbox.clock() + timedelta(seconds=backoff)
-                await self.outbox.postpone(row.id, until, str(exc), count_attempt=True)
-        except Permanent as exc:
-            log.warning("outbox row %s refused for good: %s", row.id, exc)
-            await self.outbox.mark(row.id, "failed", str(exc))
-        except Exception as exc:
-            log.exception("outbox row %s could not be sent", row.id)
-            await self.outbox.mark(row.id, "failed", type(exc).__name__)
+            outcome = await self._send(row, message)
+            await self._record(row.id, outcome)
         finally:
             self._in_flight.pop(row.id, None)
             self.outbox.wake.set()
+
+    async def _send(self, row: OutboxRow, message: OutgoingMessage) -> Outcome:
+        """One call to Telegram; what it leaves to write down about the row."""
+        outbox = self.outbox
+        try:
+            await self.transport.deliver(row.chat_id, message)
+        except RetryLater as exc:
+            self._paused_until = max(self._paused_until, time.monotonic() + exc.seconds)
+            until = outbox.clock() + timedelta(seconds=exc.seconds)
+            return partial(outbox.postpone, row.id, until, str(exc), count_attempt=False)
+        except Blocked:
+
+            async def blocked() -> None:
+                await outbox.mark(row.id, "blocked")
+                await outbox.mark_blocked(row.chat_id)
+
+            return blocked
+        except Transient as exc:
+            if row.attempts + 1 >= self.max_attempts:
+                return partial(outbox.mark, row.id, "failed", str(exc))
+            backoff = min(300.0, 2.0 ** (row.attempts + 1))
+            until = outbox.clock() + timedelta(seconds=backoff)
+            return partial(outbox.postpone, row.id, until, str(exc), count_attempt=True)
+        except Permanent as exc:
+            log.warning("outbox row %s refused for good: %s", row.id, exc)
+            return partial(outbox.mark, row.id, "failed", str(exc))
+        except Exception as exc:
+            log.exception("outbox row %s could not be sent", row.id)
+            return partial(outbox.mark, row.id, "failed", type(exc).__name__)
+        return partial(outbox.mark, row.id, "sent")
+
+    async def _record(self, row_id: int, outcome: Outcome) -> None:
+        """Write the outcome down; if the database refuses, keep it to write later."""
+        try:
+            await outcome()
+        except Exception as exc:
+            if not self._unrecorded:
+                log.error(
+                    "the database cannot record deliveries (%s); sending paused until it can", exc
+                )
+            self._unrecorded[row_id] = outcome
+
+    async def _record_kept(self) -> bool:
+        """Write the kept outcomes; True once all are written (and sending may go on)."""
+        for row_id, outcome in list(self._unrecorded.items()):
+            try:
+                await outcome()
+            except Exception:
+                return False
+            del self._unrecorded[row_id]
+        log.warning("the database records deliveries again; sending goes on")
+        return True
 
     def _forget_quiet_chats(self) -> None:
         if len(self._last_to_chat) > 10_000:
