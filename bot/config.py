@@ -59,6 +59,8 @@ class WebhookConfig:
 class Config:
     token: str
     database: Path
+    # The ballot key's file; beside the database unless configured elsewhere (README).
+    ballot_key_file: Path
     default_language: str
     admins: frozenset[int]
     api_base_url: str
@@ -131,6 +133,9 @@ def parse_config(
         raise ConfigError("bot.admins", "must be a list of Telegram user ids (positive numbers)")
 
     database = env.get("BASHKE_DATABASE") or _str(bot, "bot.database", "bashke.sqlite3")
+    ballot_key_file = env.get("BASHKE_BALLOT_KEY_FILE") or _str(
+        bot, "bot.ballot_key_file", database + ".ballot-key"
+    )
     max_updates = bot.get("max_concurrent_updates", DEFAULT_MAX_CONCURRENT_UPDATES)
     if not isinstance(max_updates, int) or isinstance(max_updates, bool) or max_updates < 1:
         raise ConfigError("bot.max_concurrent_updates", "must be a whole number of at least 1")
@@ -167,6 +172,7 @@ def parse_config(
     return Config(
         token=token,
         database=Path(database),
+        ballot_key_file=Path(ballot_key_file),
         default_language=default_language,
         admins=frozenset(admins_raw),
         api_base_url=api_base_url,

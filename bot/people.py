@@ -6,10 +6,22 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from bot.db import Database, now_text
+from bot.db import Database, Transaction, now_text
 from bot.errors import InvalidInput, NotRegistered
 from bot.i18n import LANGUAGES, N_
 from bot.towns import TownService
+
+# Columns that name who did something: kept, with the actor unnamed (NOT NULL ones get 0).
+ERASED_ACTORS = (
+    ("audit_log", "actor_id", "NULL"),
+    ("moderation_log", "moderator_id", "0"),
+    ("stories", "decided_by", "NULL"),
+    ("staff_roles", "granted_by", "0"),
+    ("towns", "added_by", "NULL"),
+    ("events", "created_by", "0"),
+    ("broadcasts", "created_by", "0"),
+    ("rounds", "created_by", "0"),
+)
 
 
 class SelfDescription(StrEnum):
@@ -154,26 +166,38 @@ class PeopleService:
             "staff_actions": [dict(row) for row in actions],
         }
 
-    async def erase(self, telegram_id: int) -> bool:
-        """Delete the person's profile and roles; return whether anything was stored.
+    async def erase(self, telegram_id: int, tx: Transaction | None = None) -> bool:
+        """Delete the person and every trace of their id; return whether anything was stored.
 
-        The audit log keeps staff actions (accountability); the privacy notice says so.
+        In the caller's transaction when given (``Services.erase_person`` erases the ballots'
+        link in the same one). What stays holds no id, name or text of theirs: their approved
+        anonymous stories, and the record of their staff actions with the actor unnamed (the
+        privacy notice says so). With ``secure_delete`` on, the deleted bytes are zeroed.
         """
-        async with self._db.transaction() as tx:
-            # Approved anonymous stories stay, with no link to the person; the rest goes.
-            await tx.execute(
-                "DELETE FROM stories WHERE author_id = ?"
-                " AND NOT (status = 'approved' AND anonymous = 1)",
-                (telegram_id,),
-            )
-            await tx.execute(
-                "UPDATE outbox SET status = 'cancelled' WHERE chat_id = ? AND status = 'pending'",
-                (telegram_id,),
-            )
-            removed = await tx.execute("DELETE FROM people WHERE telegram_id = ?", (telegram_id,))
-            roles = await tx.execute(
-                "DELETE FROM staff_roles WHERE telegram_id = ?", (telegram_id,)
-            )
+        if tx is None:
+            async with self._db.transaction() as own:
+                return await self.erase(telegram_id, own)
+        person = (telegram_id,)
+        # Approved anonymous stories stay, with no link to the person; the rest goes.
+        tx.defer(
+            "DELETE FROM stories WHERE author_id = ?"
+            " AND NOT (status = 'approved' AND anonymous = 1)",
+            person,
+        )
+        # Everything queued for them, sent or not: its chat id, dedupe key and subject
+        # ("story:3") would link them to what stayed anonymous.
+        tx.defer("DELETE FROM outbox WHERE chat_id = ?", person)
+        # Where they acted as staff, the action stays and the actor goes.
+        for table, column, unnamed in ERASED_ACTORS:
+            tx.defer(f"UPDATE {table} SET {column} = {unnamed} WHERE {column} = ?", person)
+        tx.defer(
+            "UPDATE audit_log SET subject = NULL WHERE action IN ('grant', 'revoke')"
+            " AND subject = ?",
+            (str(telegram_id),),
+        )
+        roles = await tx.execute("DELETE FROM staff_roles WHERE telegram_id = ?", person)
+        # Their registrations go with them (ON DELETE CASCADE), the kept stories lose the author.
+        removed = await tx.execute("DELETE FROM people WHERE telegram_id = ?", person)
         return bool(removed or roles)
 
     async def _update(self, telegram_id: int, sql: str, params: tuple[Any, ...]) -> None:

@@ -46,7 +46,7 @@ class Services:
         catalogs = catalogs or Catalogs()
         clock = Clock()
         outbox = Outbox(db, catalogs, config.default_language, clock)
-        votes = VoteService(db, authz, outbox, clock, load_ballot_key(config.database))
+        votes = VoteService(db, authz, outbox, clock, load_ballot_key(config.ballot_key_file))
         return cls(
             config=config,
             db=db,
@@ -66,9 +66,14 @@ class Services:
         )
 
     async def erase_person(self, telegram_id: int) -> bool:
-        """/deleteme: ballots become unlinkable counts first, then the profile goes."""
-        await self.votes.forget_voter(telegram_id)
-        return await self.people.erase(telegram_id)
+        """/deleteme, in one transaction: ballots become unlinkable counts, then the profile and
+        every row that names the person go. Return whether anything was stored."""
+        async with self.db.transaction() as tx:
+            await self.votes.forget_voter(tx, telegram_id)
+            erased = await self.people.erase(telegram_id, tx)
+        # secure_delete zeroed the freed bytes; the WAL still holds the old pages until now.
+        await self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return erased
 
     async def start(self) -> None:
         """Bring the database to this code's schema and add the configured towns and chapters."""

@@ -2,8 +2,13 @@
 
 Secrecy: a ballot holds no Telegram id, only an HMAC of (round, person) under a key kept outside
 the database. The voter's own view recomputes their key; counts are the only thing any other
-query returns. Groups smaller than ``SMALL_GROUP`` voters are not split out of a result, since a
-split of two or three people could reveal how someone voted.
+query returns. Erasure takes the key off the person's ballots and leaves a marker that they took
+part (``spent_ballots``), so one person keeps one ballot per proposal whatever they erase.
+
+Small groups: no published figure, alone or subtracted from another, shows fewer than
+``SMALL_GROUP`` voters of a group. A group under the threshold is withheld, and so is the next
+smallest shown group while the overall result minus the shown groups would leave 1 to 4 voters
+(complementary suppression, as statistical offices do it).
 """
 
 from __future__ import annotations
@@ -53,6 +58,13 @@ MY_CHOICES = "SELECT proposal_id, choice FROM ballots WHERE round_id = ? AND vot
 
 class RoundClosed(UserFacingError):
     default_message = N_("This vote is closed; your choice was not recorded. See /results.")
+
+
+class VotedBeforeErasure(UserFacingError):
+    default_message = N_(
+        "You voted on this proposal before you erased your data. That vote still counts,"
+        " and nobody can change it any more, not even you."
+    )
 
 
 class ResultsHidden(UserFacingError):
@@ -138,12 +150,13 @@ class ProposalResult:
         return bool(residents and newcomers and residents.supports and newcomers.supports)
 
 
-def load_ballot_key(database: Path, environ: dict[str, str] | None = None) -> bytes:
-    """The HMAC key: ``BASHKE_BALLOT_KEY``, or a file beside the database made on first start."""
+def load_ballot_key(path: Path, environ: dict[str, str] | None = None) -> bytes:
+    """The HMAC key: ``BASHKE_BALLOT_KEY``, or the file at ``path`` (``bot.ballot_key_file``),
+    made (0600) on first start. Whoever holds it and the database can link ballots to people,
+    so keep it away from the database's backups (README, "Secret ballots")."""
     env = os.environ if environ is None else environ
     if env.get("BASHKE_BALLOT_KEY"):
         return env["BASHKE_BALLOT_KEY"].encode()
-    path = database.with_name(database.name + ".ballot-key")
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -165,16 +178,21 @@ class VoteService:
     def _voter(self, round_id: int, telegram_id: int) -> str:
         return hmac.new(self._key, f"{round_id}:{telegram_id}".encode(), hashlib.sha256).hexdigest()
 
+    def _spent(self, round_id: int, telegram_id: int) -> str:
+        """The marker left by an erased voter: another label, so it never equals a ballot's key."""
+        message = f"spent:{round_id}:{telegram_id}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+
     # Proposals ------------------------------------------------------------------------------
 
     async def add_proposal(self, actor_id: int, chapter_id: int, title: str, text: str) -> int:
         """A coordinator's proposal goes straight into the manual's list (no moderation)."""
-        await self._authz.require_coordinator(actor_id)
         title, text = check_proposal(title, text)
-        if not await self._db.fetchval("SELECT 1 FROM chapters WHERE id = ?", (chapter_id,)):
-            raise NotFound(N_("That chapter does not exist (any more)."))
         now = to_db_time(self._clock())
         async with self._db.transaction() as tx:
+            await self._authz.require_coordinator(actor_id, tx)
+            if not await tx.fetchval("SELECT 1 FROM chapters WHERE id = ?", (chapter_id,)):
+                raise NotFound(N_("That chapter does not exist (any more)."))
             proposal_id = await tx.insert(
                 "INSERT INTO stories (author_id, chapter_id, kind, title, text, anonymous,"
                 " status, created_at, updated_at, submitted_at, decided_at, decided_by)"
@@ -184,8 +202,10 @@ class VoteService:
             audit.record(tx, actor_id, "add_proposal", f"proposal:{proposal_id}")
         return proposal_id
 
-    async def proposals(self, not_in_open_round: bool = False) -> list[Proposal]:
-        rows = await self._db.fetchall(
+    async def proposals(
+        self, not_in_open_round: bool = False, tx: Transaction | None = None
+    ) -> list[Proposal]:
+        rows = await (tx or self._db).fetchall(
             "SELECT s.id, s.chapter_id, s.title, s.text FROM stories s"
             " JOIN chapters c ON c.id = s.chapter_id"
             " WHERE s.kind = 'proposal' AND s.status = 'approved'"
@@ -209,8 +229,6 @@ class VoteService:
         closes_at: datetime,
         results_visible: bool = False,
     ) -> Round:
-        # The manual is the network's: rounds are opened by network coordinators (and admins).
-        await self._authz.require(actor_id, Permission.COORDINATE, None)
         title = " ".join(title.split())
         if not title or len(title) > MAX_TITLE:
             raise InvalidInput(N_("The title must be 1 to {limit} characters."), limit=MAX_TITLE)
@@ -220,10 +238,12 @@ class VoteService:
         unique = list(dict.fromkeys(proposal_ids))
         if not 1 <= len(unique) <= MAX_PROPOSALS:
             raise InvalidInput(N_("Choose from 1 to {limit} proposals."), limit=MAX_PROPOSALS)
-        available = {p.id for p in await self.proposals()}
-        if any(p not in available for p in unique):
-            raise NotFound(N_("That proposal does not exist (any more)."))
         async with self._db.transaction() as tx:
+            # The manual is the network's: rounds are opened by network coordinators (and admins).
+            await self._authz.require(actor_id, Permission.COORDINATE, None, tx=tx)
+            available = {p.id for p in await self.proposals(tx=tx)}
+            if any(p not in available for p in unique):
+                raise NotFound(N_("That proposal does not exist (any more)."))
             # Checked inside the change: two /newround at once cannot both take a proposal.
             taken = await tx.fetchval(
                 "SELECT COUNT(*) FROM round_proposals rp JOIN rounds r ON r.id = rp.round_id"
@@ -276,11 +296,14 @@ class VoteService:
             raise InvalidInput() from None
         voter = self._voter(round_id, telegram_id)
         async with self._db.transaction() as tx:
-            # The person and the round in one read: a row even when either is missing.
+            # The person, the round and whether they voted on it before an erasure, in one
+            # read: a row even when any of them is missing.
             row = await tx.fetchone(
-                "SELECT p.telegram_id AS person, p.self_description, r.* FROM (SELECT 1)"
-                " LEFT JOIN people p ON p.telegram_id = ? LEFT JOIN rounds r ON r.id = ?",
-                (telegram_id, round_id),
+                "SELECT p.telegram_id AS person, p.self_description, sb.marker AS spent, r.*"
+                " FROM (SELECT 1) LEFT JOIN people p ON p.telegram_id = ?"
+                " LEFT JOIN rounds r ON r.id = ? LEFT JOIN spent_ballots sb"
+                " ON sb.round_id = r.id AND sb.proposal_id = ? AND sb.marker = ?",
+                (telegram_id, round_id, proposal_id, self._spent(round_id, telegram_id)),
             )
             assert row is not None
             if row["person"] is None:
@@ -292,6 +315,8 @@ class VoteService:
                 raise RoundClosed()
             if all(proposal.id != proposal_id for proposal in voting_round.proposals):
                 raise InvalidInput(N_("That proposal is not part of this vote."))
+            if row["spent"] is not None:
+                raise VotedBeforeErasure()
             tx.defer(
                 "INSERT INTO ballots (round_id, proposal_id, voter_key, voter_group, choice)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (round_id, proposal_id, voter_key)"
@@ -314,15 +339,20 @@ class VoteService:
             )
         )
 
-    async def forget_voter(self, telegram_id: int) -> None:
-        """On erasure: the person's ballots stay as anonymous counts, unlinkable even to them."""
-        rounds = [row[0] for row in await self._db.fetchall("SELECT id FROM rounds")]
-        async with self._db.transaction() as tx:
-            for round_id in rounds:
-                await tx.execute(
-                    "UPDATE ballots SET voter_key = NULL WHERE round_id = ? AND voter_key = ?",
-                    (round_id, self._voter(round_id, telegram_id)),
-                )
+    async def forget_voter(self, tx: Transaction, telegram_id: int) -> None:
+        """On erasure, in the erasure's transaction: the person's ballots stay as anonymous
+        counts, unlinkable even to them, and a marker keeps them from voting on the same
+        proposals again."""
+        rounds = [row[0] for row in await tx.fetchall("SELECT id FROM rounds")]
+        tx.defer_many(
+            "INSERT OR IGNORE INTO spent_ballots (round_id, proposal_id, marker)"
+            " SELECT round_id, proposal_id, ? FROM ballots WHERE round_id = ? AND voter_key = ?",
+            [(self._spent(r, telegram_id), r, self._voter(r, telegram_id)) for r in rounds],
+        )
+        tx.defer_many(
+            "UPDATE ballots SET voter_key = NULL WHERE round_id = ? AND voter_key = ?",
+            [(r, self._voter(r, telegram_id)) for r in rounds],
+        )
 
     # Results --------------------------------------------------------------------------------
 
@@ -351,11 +381,8 @@ class VoteService:
                     for c in ("support", "oppose", "abstain")
                 )
             )
-            shown: dict[str, Tally | None] = {
-                g: (by_group[g] if g in by_group and by_group[g].votes >= SMALL_GROUP else None)
-                for g in GROUPS
-            }
-            results.append(ProposalResult(proposal, overall, shown))
+            shown = publishable(overall, by_group)
+            results.append(ProposalResult(proposal, overall, {g: shown.get(g) for g in GROUPS}))
         results.sort(key=lambda r: (-(r.overall.share or 0), -r.overall.votes))
         return results
 
@@ -369,7 +396,6 @@ class VoteService:
         )
         closed = []
         for (round_id,) in due:
-            voters = await self._participants(round_id, voted=True)
             async with self._db.transaction() as tx:
                 changed = await tx.execute(
                     "UPDATE rounds SET status = 'closed', closed_at = ? WHERE id = ?"
@@ -378,6 +404,8 @@ class VoteService:
                 )
                 if not changed:
                     continue
+                # Read in the change: someone who erased meanwhile is not told.
+                voters = await self._participants(tx, round_id, voted=True)
                 await self._tell(tx, voters, RESULTS, round_id)
             closed.append(round_id)
         return closed
@@ -394,30 +422,34 @@ class VoteService:
             remind_at = closes - min(REMIND_BEFORE, (closes - opens) / 2)
             if now < remind_at or now >= closes:
                 continue
-            missing = await self._participants(row["id"], voted=False)
             async with self._db.transaction() as tx:
                 if not await tx.execute(
                     "UPDATE rounds SET reminded = 1 WHERE id = ? AND reminded = 0", (row["id"],)
                 ):
                     continue
+                missing = await self._participants(tx, row["id"], voted=False)
                 await self._tell(tx, missing, REMINDER, row["id"])
             reminded.append(row["id"])
         return reminded
 
-    async def _participants(self, round_id: int, voted: bool) -> list[int]:
+    async def _participants(self, tx: Transaction, round_id: int, voted: bool) -> list[int]:
         people = [
             row[0]
-            for row in await self._db.fetchall(
-                "SELECT telegram_id FROM people WHERE blocked_at IS NULL"
-            )
+            for row in await tx.fetchall("SELECT telegram_id FROM people WHERE blocked_at IS NULL")
         ]
         keys = {
             row[0]
-            for row in await self._db.fetchall(
-                "SELECT DISTINCT voter_key FROM ballots WHERE round_id = ?", (round_id,)
+            for row in await tx.fetchall(
+                "SELECT DISTINCT voter_key FROM ballots WHERE round_id = ?"
+                " UNION SELECT marker FROM spent_ballots WHERE round_id = ?",
+                (round_id, round_id),
             )
         }
-        return [p for p in people if (self._voter(round_id, p) in keys) == voted]
+        return [
+            p
+            for p in people
+            if (self._voter(round_id, p) in keys or self._spent(round_id, p) in keys) == voted
+        ]
 
     async def _tell(self, tx: Transaction, people: list[int], kind: str, round_id: int) -> None:
         self._outbox.enqueue_many(
@@ -428,6 +460,20 @@ class VoteService:
             not_before=self._clock(),
             subject=f"{kind}:{round_id}",
         )
+
+
+def publishable(overall: Tally, by_group: dict[str, Tally]) -> dict[str, Tally]:
+    """The groups that may be shown beside ``overall``: each of at least ``SMALL_GROUP`` voters,
+    and never leaving 1 to ``SMALL_GROUP - 1`` voters as the overall minus the shown groups.
+
+    While the rest would be that small, the smallest shown group is withheld too: then the rest
+    is a group of at least ``SMALL_GROUP`` (or nothing is shown but the overall result).
+    """
+    shown = {g: t for g, t in by_group.items() if t.votes >= SMALL_GROUP}
+    while shown and 0 < overall.votes - sum(t.votes for t in shown.values()) < SMALL_GROUP:
+        # The smallest goes; of two as small, the one later in GROUPS.
+        del shown[min(shown, key=lambda g: (shown[g].votes, -GROUPS.index(g)))]
+    return shown
 
 
 def check_proposal(title: str, text: str) -> tuple[str, str]:

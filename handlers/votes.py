@@ -19,7 +19,7 @@ from bot.outbox import OutboxRow, OutgoingMessage
 from bot.roles import Permission
 from bot.services import Services
 from bot.text import whole_number
-from bot.votes import Choice, ProposalResult, Round, Voted
+from bot.votes import SMALL_GROUP, Choice, ProposalResult, Round, Voted
 from handlers import callbacks
 from handlers.context import BashkeApp, BashkeContext
 from handlers.links import opens
@@ -194,16 +194,18 @@ def results_text(tr: Translator, voting_round: Round, results: list[ProposalResu
         for group, tally in result.groups.items():
             label = tr.gettext(GROUP_LABELS[group])
             if tally is None:
-                lines.append(f"  {label}: " + tr.gettext("too few voters to show"))
+                hidden = tr.gettext("not shown, so that no vote can be guessed")
+                lines.append(f"  {label}: {hidden}")
             else:
                 group_share = "—" if tally.share is None else f"{round(tally.share * 100)}%"
                 lines.append(f"  {label}: {group_share} ({tally.votes})")
     lines.append(
         "\n"
         + tr.gettext(
-            "Groups with fewer than {count} voters are not shown separately, so that no one's vote "
-            "can be guessed."
-        ).format(count=5)
+            "A group is shown separately only when it has at least {count} voters and the voters"
+            " not shown are none or at least {count} too, so that no one's vote can be guessed,"
+            " not even by subtraction."
+        ).format(count=SMALL_GROUP)
     )
     return "\n".join(lines)
 

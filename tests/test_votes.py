@@ -5,14 +5,26 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import sqlite3
+import stat
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from bot.config import parse_config
+from bot.db import Database
 from bot.errors import InvalidInput, NotAllowed, NotFound, NotRegistered
 from bot.services import Services
-from bot.votes import SMALL_GROUP, ResultsHidden, RoundClosed
-from tests.conftest import ADMIN_ID
+from bot.votes import (
+    GROUPS,
+    SMALL_GROUP,
+    ProposalResult,
+    ResultsHidden,
+    RoundClosed,
+    Tally,
+    VotedBeforeErasure,
+)
+from tests.conftest import ADMIN_ID, RAW_CONFIG, TOKEN, make_config
 
 NETWORK = 701
 TOWN = 700
@@ -132,8 +144,9 @@ async def test_results_across_groups_with_small_groups_withheld(services: Servic
     assert results[liked].supported_by_both and results[liked].overall.share == 1.0
     assert not results[split].supported_by_both
     assert results[split].groups["resident"].support == 6  # type: ignore[union-attr]
-    assert results[split].groups["newcomer"].oppose == 6  # type: ignore[union-attr]
     assert results[split].groups["unsaid"] is None  # 1 < SMALL_GROUP: withheld
+    # And so is one large group: overall minus both would be the one "unsaid" vote.
+    assert results[split].groups["newcomer"] is None
     assert results[split].overall.votes == 13
     ordered = await services.votes.results(round_id)
     assert ordered[0].proposal.id == liked  # most supported first
@@ -239,3 +252,145 @@ async def test_two_rounds_opened_at_once_cannot_share_a_proposal(services: Servi
     assert len(refused) == 1
     assert refused[0].message == "These proposals are already in an open vote. Nothing was changed."
     assert await services.db.fetchval("SELECT COUNT(*) FROM rounds") == 1
+
+
+# Promises under attack ------------------------------------------------------------------------
+
+
+async def test_voting_again_after_erasure_is_refused_and_the_first_vote_counts_once(
+    services: Services,
+) -> None:
+    people = await setup(services)
+    round_id, (voted, untouched) = await open_round(services)
+    voter = people[0]
+    await services.votes.vote(voter, round_id, voted, "support")
+    # Vote, /deleteme, /start, vote again: still one ballot of theirs in the round.
+    await services.erase_person(voter)
+    await services.people.give_consent(voter, "en")
+    with pytest.raises(VotedBeforeErasure) as refused:
+        await services.votes.vote(voter, round_id, voted, "oppose")
+    assert refused.value.message == (
+        "You voted on this proposal before you erased your data. That vote still counts,"
+        " and nobody can change it any more, not even you."
+    )
+    counts = await services.db.fetchall(
+        "SELECT choice, n FROM ballot_counts WHERE round_id = ? AND proposal_id = ? AND n > 0",
+        (round_id, voted),
+    )
+    assert [tuple(r) for r in counts] == [("support", 1)]
+    # A proposal they had not voted on is theirs to vote on as anyone's.
+    assert (await services.votes.vote(voter, round_id, untouched, "oppose")).choices == {
+        untouched: "oppose"
+    }
+    assert await services.votes.my_choices(voter, round_id) == {untouched: "oppose"}
+    # And erasing again does not open the door either.
+    await services.erase_person(voter)
+    await services.people.give_consent(voter, "en")
+    for proposal in (voted, untouched):
+        with pytest.raises(VotedBeforeErasure):
+            await services.votes.vote(voter, round_id, proposal, "abstain")
+    total = await services.db.fetchval(
+        "SELECT SUM(n) FROM ballot_counts WHERE round_id = ?", (round_id,)
+    )
+    assert total == 2
+
+
+async def test_an_erased_ballot_cannot_be_linked_even_with_the_key(services: Services) -> None:
+    """Holding the database and the key, one can find that someone erased took part in a
+    proposal's vote, but not which ballot, nor the choice, is theirs."""
+    people = await setup(services)
+    round_id, (first, _) = await open_round(services)
+    for voter in people:
+        await services.votes.vote(voter, round_id, first, "support")
+    await services.erase_person(people[0])
+    key_of_round = services.votes._voter(round_id, people[0])
+    rows = [tuple(r) for r in await services.db.fetchall("SELECT * FROM ballots")]
+    assert all(key_of_round not in row for row in rows)
+    markers = await services.db.fetchall("SELECT * FROM spent_ballots")
+    assert {c["name"] for c in await services.db.fetchall("PRAGMA table_info(spent_ballots)")} == {
+        "round_id",
+        "proposal_id",
+        "marker",
+    }
+    assert len(markers) == 1 and key_of_round not in tuple(markers[0])
+
+
+def published(result: ProposalResult) -> dict[str, Tally]:
+    """Every figure a reader sees about one proposal: the overall tally and the groups shown."""
+    figures = {"overall": result.overall}
+    figures.update({g: t for g, t in result.groups.items() if t is not None})
+    return figures
+
+
+@pytest.mark.parametrize(
+    ("residents", "newcomers", "unsaid"),
+    [(5, 1, 0), (6, 0, 2), (5, 5, 1), (7, 3, 4), (5, 6, 0), (9, 2, 2), (2, 2, 2), (12, 5, 4)],
+)
+async def test_no_published_figure_reveals_a_group_under_the_threshold(
+    services: Services, residents: int, newcomers: int, unsaid: int
+) -> None:
+    """5 residents support and 1 newcomer opposes: overall minus residents would show the one
+    newcomer's vote. Whatever is subtracted from whatever, no group under 5 comes out."""
+    people = await setup(services, residents=residents, newcomers=newcomers)
+    round_id, (first, _) = await open_round(services)
+    for i, voter in enumerate(people):
+        await services.votes.vote(voter, round_id, first, "support" if i < residents else "oppose")
+    for i in range(unsaid):
+        await services.people.give_consent(6100 + i, "en")
+        await services.votes.vote(6100 + i, round_id, first, "abstain")
+    services.clock.advance(days=4)
+    await services.votes.close_due()
+    (result,) = [r for r in await services.votes.results(round_id) if r.proposal.id == first]
+    figures = published(result)
+    sizes = {"resident": residents, "newcomer": newcomers, "unsaid": unsaid}
+    hidden = [g for g in GROUPS if g not in figures]
+    # What differencing yields: overall minus every shown group is all the hidden groups at once.
+    rest = figures["overall"].votes - sum(figures[g].votes for g in GROUPS if g in figures)
+    assert rest == sum(sizes[g] for g in hidden)
+    assert rest == 0 or rest >= SMALL_GROUP, figures
+    for group, tally in figures.items():
+        assert group == "overall" or tally.votes == sizes[group] >= SMALL_GROUP
+    if (residents, newcomers, unsaid) == (5, 1, 0):
+        assert result.groups == {"resident": None, "newcomer": None, "unsaid": None}
+        assert result.overall == Tally(support=5, oppose=1)
+    if (residents, newcomers, unsaid) == (5, 6, 0):  # nothing small to protect: both shown
+        assert figures["resident"] == Tally(support=5) and figures["newcomer"] == Tally(oppose=6)
+
+
+async def test_the_ballot_key_can_live_away_from_the_database(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "secrets" / "ballot.key"
+    config = make_config(tmp_path, ballot_key_file=str(elsewhere))
+    assert config.ballot_key_file == elsewhere
+    services = Services.build(config, Database(config.database))
+    await services.start()
+    try:
+        people = await setup(services, residents=1, newcomers=0)
+        round_id, (first, _) = await open_round(services)
+        await services.votes.vote(people[0], round_id, first, "support")
+    finally:
+        await services.db.close()
+    assert stat.S_IMODE(elsewhere.stat().st_mode) == 0o600
+    key = elsewhere.read_bytes().strip()
+    beside = [p.name for p in config.database.parent.iterdir() if "key" in p.name]
+    assert beside == []
+    # The environment names another place, and wins over the file.
+    env_place = tmp_path / "env.key"
+    raw = {**RAW_CONFIG, "bot": {**RAW_CONFIG["bot"], "ballot_key_file": str(elsewhere)}}
+    env = {"BOT_TOKEN": TOKEN, "BASHKE_BALLOT_KEY_FILE": str(env_place)}
+    assert parse_config(raw, env).ballot_key_file == env_place
+    # By default the key sits beside the database, as before.
+    assert make_config(tmp_path).ballot_key_file == config.database.with_name(
+        config.database.name + ".ballot-key"
+    )
+    assert len(key) == 64
+
+
+async def test_a_backup_never_holds_the_ballot_key(services: Services, tmp_path: Path) -> None:
+    people = await setup(services, residents=1, newcomers=0)
+    round_id, (first, _) = await open_round(services)
+    await services.votes.vote(people[0], round_id, first, "support")
+    key = services.config.ballot_key_file.read_bytes().strip()
+    target = tmp_path / "backups" / "monday.sqlite3"
+    await services.db.backup(target)
+    assert [p.name for p in target.parent.iterdir()] == ["monday.sqlite3"]
+    assert key not in target.read_bytes()

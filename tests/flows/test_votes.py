@@ -182,3 +182,38 @@ async def test_a_participants_proposal_goes_through_moderation_into_a_vote(
         await marco.send("/stories")
         await marco.tap("Fighting ethnic stigma")
         assert "Tandem" not in marco.last_text
+
+
+async def test_coming_back_after_deleteme_does_not_give_a_second_vote(tmp_path: Path) -> None:
+    """Vote, /deleteme, /start, vote again: the old vote stays the only one, and the person is
+    told why in their language."""
+    async with running_bot(tmp_path) as bot:
+        services = bot.services
+        await services.staff.grant(ADMIN_ID, 701, "coordinator")
+        chapter = int(await services.db.fetchval("SELECT id FROM chapters LIMIT 1"))
+        meals = await services.votes.add_proposal(701, chapter, "Shared meals", "Every month")
+        voting_round = await services.votes.open_round(
+            701, "Spring vote", [meals], services.clock() + timedelta(days=1)
+        )
+        layla = bot.person("Layla", "ar")
+        await layla.onboard("ar")
+        await layla.send(f"/start vote_{voting_round.id}")
+        await layla.tap(AR.gettext("👍 Support"))
+        await layla.send("/deleteme")
+        await layla.tap(AR.gettext("Yes, erase my data"))
+        await layla.onboard("ar")
+        await layla.send(f"/start vote_{voting_round.id}")
+        assert "✓ " + AR.gettext("👍 Support") not in layla.buttons()
+        await layla.tap(AR.gettext("👎 Oppose"))
+        assert (
+            AR.gettext(
+                "You voted on this proposal before you erased your data. That vote still"
+                " counts, and nobody can change it any more, not even you."
+            )
+            in layla.alerts()
+        )
+        counts = await services.db.fetchall(
+            "SELECT choice, n FROM ballot_counts WHERE n > 0 AND round_id = ?",
+            (voting_round.id,),
+        )
+        assert [tuple(c) for c in counts] == [("support", 1)]

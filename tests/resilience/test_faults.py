@@ -612,8 +612,9 @@ class Results(Interaction):
 
     async def answered(self, turn: Turn) -> None:
         note = turn.tr.gettext(
-            "Groups with fewer than {count} voters are not shown separately, so that no one's "
-            "vote can be guessed."
+            "A group is shown separately only when it has at least {count} voters and the voters"
+            " not shown are none or at least {count} too, so that no one's vote can be guessed,"
+            " not even by subtraction."
         ).format(count=5)
         (text,) = [text for text in turn.answers() if text.startswith("Spring vote")]
         assert "Shared meals" in text and text.endswith(note)
