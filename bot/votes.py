@@ -27,12 +27,12 @@ from typing import Any
 from bot import audit
 from bot.clock import Clock
 from bot.db import Database, Transaction, from_db_time, to_db_time
+from bot.disclosure import shown_groups
 from bot.errors import InvalidInput, NotFound, NotRegistered, UserFacingError
 from bot.i18n import N_
 from bot.outbox import Outbox
 from bot.roles import Authorizer, Permission
 
-SMALL_GROUP = 5
 GROUPS = ("resident", "newcomer", "unsaid")
 REMINDER = "round_reminder"
 RESULTS = "round_results"
@@ -463,17 +463,9 @@ class VoteService:
 
 
 def publishable(overall: Tally, by_group: dict[str, Tally]) -> dict[str, Tally]:
-    """The groups that may be shown beside ``overall``: each of at least ``SMALL_GROUP`` voters,
-    and never leaving 1 to ``SMALL_GROUP - 1`` voters as the overall minus the shown groups.
-
-    While the rest would be that small, the smallest shown group is withheld too: then the rest
-    is a group of at least ``SMALL_GROUP`` (or nothing is shown but the overall result).
-    """
-    shown = {g: t for g, t in by_group.items() if t.votes >= SMALL_GROUP}
-    while shown and 0 < overall.votes - sum(t.votes for t in shown.values()) < SMALL_GROUP:
-        # The smallest goes; of two as small, the one later in GROUPS.
-        del shown[min(shown, key=lambda g: (shown[g].votes, -GROUPS.index(g)))]
-    return shown
+    """The groups that may be shown beside ``overall`` (bot.disclosure's one rule)."""
+    sizes = {group: tally.votes for group, tally in by_group.items()}
+    return {g: by_group[g] for g in shown_groups(overall.votes, sizes, GROUPS)}
 
 
 def check_proposal(title: str, text: str) -> tuple[str, str]:

@@ -13,13 +13,14 @@ from bot import charts, deeplinks
 from bot import manual as manual_document
 from bot import votes as vt
 from bot.deeplinks import DeepLink
+from bot.disclosure import SMALL_GROUP
 from bot.errors import InvalidInput, NotRegistered
 from bot.i18n import N_, Translator
 from bot.outbox import OutboxRow, OutgoingMessage
 from bot.roles import Permission
 from bot.services import Services
 from bot.text import whole_number
-from bot.votes import SMALL_GROUP, Choice, ProposalResult, Round, Voted
+from bot.votes import Choice, ProposalResult, Round, Voted
 from handlers import callbacks
 from handlers.context import BashkeApp, BashkeContext
 from handlers.links import opens

@@ -13,11 +13,11 @@ import pytest
 
 from bot.config import parse_config
 from bot.db import Database
+from bot.disclosure import SMALL_GROUP
 from bot.errors import InvalidInput, NotAllowed, NotFound, NotRegistered
 from bot.services import Services
 from bot.votes import (
     GROUPS,
-    SMALL_GROUP,
     ProposalResult,
     ResultsHidden,
     RoundClosed,
