@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 
+from bot import logs
 from bot.config import Config, ConfigError, find_config_file, load_config
 from bot.db import Database, MigrationError
 
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     command = args.command or "run"
 
-    _set_up_logging(args.log_level)
+    logs.set_up(args.log_level)
     try:
         path = find_config_file(args.config, dict(os.environ))
         config = load_config(path, require_token=command in ("run", "check-config"))
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         elif command == "backup":
             if not config.database.is_file():
                 raise ConfigError("bot.database", f"{config.database} does not exist")
-            if args.path.exists():
+            if args.path.exists() and not args.path.is_symlink():
                 raise ConfigError("backup PATH", f"{args.path} exists already; choose a new file")
             asyncio.run(_backup(config, args.path))
             print(f"backed up {config.database} to {args.path}")
@@ -59,15 +60,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return 0
-
-
-def _set_up_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper() if level.upper() in logging.getLevelNamesMapping() else "INFO",
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # httpx logs every request URL at INFO, and the URL carries the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 async def _migrate(config: Config) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -25,6 +26,48 @@ T = TypeVar("T")
 
 class MigrationError(Exception):
     """The database cannot be brought to this code's schema."""
+
+
+class DatabaseFileError(MigrationError):
+    """A database or backup file cannot be opened or written (told in one line, no traceback)."""
+
+
+# The database, its WAL and SHM (SQLite gives them the database's mode) and backups hold
+# everything about everyone: for the bot's user only, whatever the umask.
+PRIVATE = 0o600
+
+
+def _private_file(path: Path) -> None:
+    """Make sure ``path`` exists and is readable by its owner only, before SQLite opens it."""
+    try:
+        if path.parent and not path.parent.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE)
+        try:
+            if os.fstat(descriptor).st_mode & 0o077:
+                os.fchmod(descriptor, PRIVATE)
+        finally:
+            os.close(descriptor)
+    except OSError as exc:
+        raise DatabaseFileError(f"cannot open {path}: {exc.strerror or exc}") from None
+    for suffix in ("-wal", "-shm"):
+        # Left by an older version, or by a copy made under another umask.
+        leftover = path.with_name(path.name + suffix)
+        if leftover.exists() and leftover.stat().st_mode & 0o077:
+            leftover.chmod(PRIVATE)
+
+
+def _new_private_file(target: Path) -> None:
+    """Create ``target`` for its owner only; never through a symlink, never over a file."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        os.close(os.open(target, flags, PRIVATE))
+    except FileExistsError:
+        what = "a symlink" if target.is_symlink() else "a file that exists already"
+        raise DatabaseFileError(f"cannot back up to {target}: it is {what}") from None
+    except OSError as exc:
+        raise DatabaseFileError(f"cannot back up to {target}: {exc.strerror or exc}") from None
 
 
 def utcnow() -> datetime:
@@ -76,8 +119,7 @@ class Database:
                 f"SQLite {'.'.join(map(str, MIN_SQLITE))} or newer is needed (for RETURNING);"
                 f" this Python has {sqlite3.sqlite_version}"
             )
-        if self.path.parent and not self.path.parent.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        _private_file(self.path)
         raw: list[sqlite3.Connection] = []
 
         def connector() -> sqlite3.Connection:  # runs on aiosqlite's thread
@@ -87,10 +129,17 @@ class Database:
         conn = await aiosqlite.Connection(connector, iter_chunk_size=64)
         self._raw = raw[0]
         conn.row_factory = sqlite3.Row
-        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        await conn.execute("PRAGMA journal_mode = WAL")
-        await conn.execute("PRAGMA synchronous = NORMAL")
-        await conn.execute("PRAGMA foreign_keys = ON")
+        try:
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            # Deleted rows are overwritten with zeros: an erasure leaves no bytes behind.
+            await conn.execute("PRAGMA secure_delete = ON")
+        except sqlite3.Error as exc:
+            await conn.close()
+            self._raw = None
+            raise DatabaseFileError(f"cannot use {self.path}: {exc}") from None
         self._conn = conn
 
     async def close(self) -> None:
@@ -158,9 +207,18 @@ class Database:
         result: T = await self.conn._execute(work, self._raw, *args)  # type: ignore[no-untyped-call]
         return result
 
+    async def checkpoint(self) -> None:
+        """Move the WAL into the database file and empty it: after an erasure, the old pages
+        stay nowhere (with ``secure_delete``, the file holds zeros where the rows were)."""
+        await self.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     async def backup(self, target: Path) -> None:
-        """An online, consistent copy through SQLite's backup API, safe while the bot runs."""
-        target.parent.mkdir(parents=True, exist_ok=True)
+        """An online, consistent copy through SQLite's backup API, safe while the bot runs.
+
+        The target is a new file for the bot's user only; an existing file or a symlink (even
+        one pointing nowhere) is refused, so a backup cannot be made to overwrite another file.
+        """
+        _new_private_file(target)
         destination = sqlite3.connect(target, check_same_thread=False)
         try:
             async with self._lock:

@@ -72,7 +72,7 @@ class Services:
             await self.votes.forget_voter(tx, telegram_id)
             erased = await self.people.erase(telegram_id, tx)
         # secure_delete zeroed the freed bytes; the WAL still holds the old pages until now.
-        await self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        await self.db.checkpoint()
         return erased
 
     async def start(self) -> None:

@@ -49,12 +49,17 @@ sq = "Luftimi i stigmës"
 
 @asynccontextmanager
 async def bot_process(
-    tmp_path: Path, double: BotApiDouble, name: str, config: str | None = None
+    tmp_path: Path,
+    double: BotApiDouble,
+    name: str,
+    config: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     """Yields once the bot is up. Whoever leaves the block alive is stopped with SIGTERM, as
     systemd would; the bot's output is kept in ``<name>.log`` to explain a failure."""
     config_file = tmp_path / "config.toml"
     config_file.write_text(config or config_toml(), encoding="utf-8")
+    extra = env or {}
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "BASHKE_"))},
         "BOT_TOKEN": TOKEN,
@@ -62,6 +67,7 @@ async def bot_process(
         "BASHKE_DATABASE": str(tmp_path / DATABASE),
         "BASHKE_API_BASE_URL": double.base_url,
         "BASHKE_API_BASE_FILE_URL": double.base_file_url,
+        **extra,
     }
     log = tmp_path / f"{name}.log"
     start = len(double.calls)

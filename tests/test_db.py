@@ -176,3 +176,19 @@ async def test_ballots_cast_before_the_counts_existed_are_counted(tmp_path: Path
             (7, "newcomer", "oppose", 1),
             (7, "resident", "support", 2),
         ]
+
+
+async def test_deleted_text_leaves_no_bytes_in_the_file_after_a_checkpoint(tmp_path: Path) -> None:
+    path = tmp_path / "erase.sqlite3"
+    secret = "Mirela-Xhaferi-lives-at-Rruga-13"
+    async with Database(path) as db:
+        await db.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
+        await db.execute("INSERT INTO notes (text) VALUES (?)", (secret * 20,))
+        await db.execute("INSERT INTO notes (text) VALUES ('kept')")
+        await db.checkpoint()
+        await db.execute("DELETE FROM notes WHERE text != 'kept'")
+        await db.checkpoint()
+        wal = path.with_name(path.name + "-wal")
+        on_disk = path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+        assert secret.encode() not in on_disk
+        assert await db.fetchval("SELECT text FROM notes") == "kept"
