@@ -12,20 +12,39 @@ from pathlib import Path
 from bot import logs
 from bot.config import Config, ConfigError, find_config_file, load_config
 from bot.db import Database, MigrationError
+from bot.lock import AlreadyRunning, single_instance
 
 log = logging.getLogger("bashke")
 
 
+def _global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
+    """--config and --log-level, accepted before the command and after it. After it, they do
+    not default: a value given before the command stays."""
+    parser.add_argument(
+        "--config",
+        default=None if defaults else argparse.SUPPRESS,
+        help="the TOML file (default: $BASHKE_CONFIG or config.toml)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("BASHKE_LOG_LEVEL", "INFO") if defaults else argparse.SUPPRESS,
+        help="DEBUG, INFO, WARNING or ERROR (default: $BASHKE_LOG_LEVEL or INFO)",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Bashkë, the network's bot.")
-    parser.add_argument("--config", help="the TOML file (default: $BASHKE_CONFIG or config.toml)")
-    parser.add_argument("--log-level", default=os.environ.get("BASHKE_LOG_LEVEL", "INFO"))
+    _global_options(parser, defaults=True)
+    after = argparse.ArgumentParser(add_help=False)
+    _global_options(after, defaults=False)
     commands = parser.add_subparsers(dest="command")
-    commands.add_parser("run", help="run the bot (the default)")
-    commands.add_parser("migrate", help="bring the database to this code's schema")
-    backup = commands.add_parser("backup", help="an online, consistent copy of the database")
+    commands.add_parser("run", parents=[after], help="run the bot (the default)")
+    commands.add_parser("migrate", parents=[after], help="bring the database to this code's schema")
+    backup = commands.add_parser(
+        "backup", parents=[after], help="an online, consistent copy of the database"
+    )
     backup.add_argument("path", type=Path)
-    commands.add_parser("check-config", help="check the configuration and exit")
+    commands.add_parser("check-config", parents=[after], help="check the configuration and exit")
     args = parser.parse_args(argv)
     command = args.command or "run"
 
@@ -35,10 +54,14 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(path, require_token=command in ("run", "check-config"))
         if command == "run":
             log.info("configuration from %s; database %s", path, config.database)
-            asyncio.run(_migrate(config))
-            from handlers.application import run  # Telegram is needed only to run.
+            with single_instance(config.database):
+                asyncio.run(_migrate(config))
+                from handlers.application import run  # Telegram is needed only to run.
 
-            run(config)
+                stopped_because = run(config)
+            if stopped_because is not None:
+                print(f"stopped: {logs.redact(stopped_because)}", file=sys.stderr)
+                return 4
         elif command == "migrate":
             applied = asyncio.run(_migrate(config))
             print(f"applied: {', '.join(applied)}" if applied else "the database is up to date")
@@ -57,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     except MigrationError as exc:
         print(f"database error: {exc}", file=sys.stderr)
         return 3
+    except AlreadyRunning as exc:
+        print(f"not started: {exc}", file=sys.stderr)
+        return 5
     except KeyboardInterrupt:
         return 130
     return 0

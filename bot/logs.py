@@ -26,6 +26,8 @@ LIBRARY_LEVELS = {
     "aiosqlite": logging.INFO,
     "apscheduler": logging.INFO,
 }
+# Errors raised by the outside world rather than by the bot's code: logged in one line.
+OUTSIDE_ERRORS = frozenset({"telegram", "httpx", "httpcore", "anyio", "ssl", "socket"})
 TOKEN_SHAPE = re.compile(r"\d{3,}:[A-Za-z0-9_-]{30,}")
 
 
@@ -43,8 +45,14 @@ class Redactor(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and type(error).__module__.split(".")[0] in OUTSIDE_ERRORS:
+            # Telegram or the network said no (a 401, a 409, no connection): what it said is
+            # the news, on the same line; a traceback through the libraries says nothing more.
+            message = f"{message} ({type(error).__name__}: {error})"
+            record.exc_info = record.exc_text = None
         redacted = self.redact(message)
-        if redacted != message:
+        if redacted != record.msg or record.args:
             record.msg, record.args = redacted, None
         if record.exc_info and not record.exc_text:
             # A traceback can quote a URL (an httpx error): formatted and redacted here.
@@ -77,3 +85,8 @@ def set_up(level: str, stream: TextIO | None = None) -> None:
     root.addHandler(handler(stream))
     for library, lowest in LIBRARY_LEVELS.items():
         logging.getLogger(library).setLevel(max(lowest, chosen))
+
+
+def redact(text: str) -> str:
+    """``text`` with the process's secrets and anything shaped like a token replaced."""
+    return Redactor(secrets_from_environment()).redact(text)

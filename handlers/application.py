@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
+from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application, ContextTypes, Defaults, TypeHandler
 
 from bot.config import Config
@@ -27,7 +29,7 @@ from handlers import (
 )
 from handlers.context import BashkeApp, BashkeContext, load_reader
 from handlers.delivery import Delivery
-from handlers.errors import on_error
+from handlers.errors import STOPPED_BECAUSE, on_error
 from handlers.processor import PerPersonUpdateProcessor, ask_to_slow_down
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
@@ -96,19 +98,41 @@ async def _on_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     await services.db.close()
 
 
-def run(config: Config) -> None:
-    """Run until interrupted: long polling, or a webhook when the configuration has one."""
-    app = build_application(Services.build(config, Database(config.database)))
-    if config.webhook is None:
-        app.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
-        return
-    webhook = config.webhook
-    url_path = urlsplit(webhook.url).path.lstrip("/")
-    app.run_webhook(
-        listen=webhook.listen,
-        port=webhook.port,
-        url_path=url_path,
-        webhook_url=webhook.url,
-        secret_token=webhook.secret_token,
-        allowed_updates=ALLOWED_UPDATES,
-    )
+BOTFATHER = (
+    "the Bot API refused the token (401 Unauthorized): it was revoked or is wrong;"
+    " get a new one from @BotFather"
+)
+
+
+def run(config: Config) -> str | None:
+    """Run until interrupted: long polling, or a webhook when the configuration has one.
+
+    Returns None after an ordinary stop (SIGINT, SIGTERM), or the one line that says why the
+    bot could not go on: the token refused, another bot polling with it, no Bot API at the
+    start (the process then exits non-zero and its supervisor decides when to try again).
+    """
+    services = Services.build(config, Database(config.database))
+    app = build_application(services)
+    try:
+        if config.webhook is None:
+            app.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+        else:
+            webhook = config.webhook
+            app.run_webhook(
+                listen=webhook.listen,
+                port=webhook.port,
+                url_path=urlsplit(webhook.url).path.lstrip("/"),
+                webhook_url=webhook.url,
+                secret_token=webhook.secret_token,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+    except InvalidToken:
+        return BOTFATHER
+    except NetworkError as exc:
+        return f"cannot reach the Bot API at {config.api_base_url}: {exc.message}"
+    finally:
+        # Whatever way it ended, aiosqlite's thread must not keep the process alive.
+        if services.db.is_open:
+            asyncio.run(services.db.close())
+    reason: str | None = app.bot_data.get(STOPPED_BECAUSE)
+    return reason

@@ -5,16 +5,27 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import NetworkError, TelegramError
+from telegram.error import Conflict, NetworkError, TelegramError
 
 from bot.errors import UserFacingError
 from handlers.context import BashkeContext, load_reader
 
 log = logging.getLogger(__name__)
+# Why the bot stopped on its own (in bot_data), for the process's last line and exit code.
+STOPPED_BECAUSE = "stopped_because"
 
 
 async def on_error(update: object, context: BashkeContext) -> None:
     error = context.error
+    if update is None and isinstance(error, Conflict):
+        # Another process polls with this token: two bots would answer everyone twice.
+        if STOPPED_BECAUSE not in context.application.bot_data:
+            context.application.bot_data[STOPPED_BECAUSE] = (
+                f"another bot is polling Telegram with this token (409 Conflict: {error.message});"
+                " this one stops"
+            )
+            context.application.stop_running()
+        return
     if update is None and isinstance(error, NetworkError):
         # Polling could not reach Telegram; python-telegram-bot tries again by itself.
         log.warning("cannot reach the Bot API (%s); retrying", error)

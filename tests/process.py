@@ -47,6 +47,51 @@ sq = "Luftimi i stigmës"
 """
 
 
+def bot_environment(
+    tmp_path: Path, double: BotApiDouble, config: str | None = None, **extra: str
+) -> dict[str, str]:
+    """The environment of a bot process over ``tmp_path``, talking to ``double``."""
+    config_file = tmp_path / "config.toml"
+    config_file.write_text(config or config_toml(), encoding="utf-8")
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "BASHKE_"))},
+        "BOT_TOKEN": TOKEN,
+        "BASHKE_CONFIG": str(config_file),
+        "BASHKE_DATABASE": str(tmp_path / DATABASE),
+        "BASHKE_API_BASE_URL": double.base_url,
+        "BASHKE_API_BASE_FILE_URL": double.base_file_url,
+        **extra,
+    }
+
+
+async def spawn(
+    tmp_path: Path, env: dict[str, str], name: str, *args: str
+) -> asyncio.subprocess.Process:
+    """``python -m bot <args>`` (``run`` by default), its output kept in ``<name>.log``."""
+    with (tmp_path / f"{name}.log").open("wb") as output:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            *(args or ("run",)),
+            cwd=tmp_path,
+            env=env,
+            stdout=output,
+            stderr=output,
+        )
+
+
+async def stop(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM, as systemd would; SIGKILL if it is still there after 15 s."""
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), timeout=15)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
 @asynccontextmanager
 async def bot_process(
     tmp_path: Path,
@@ -57,38 +102,17 @@ async def bot_process(
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     """Yields once the bot is up. Whoever leaves the block alive is stopped with SIGTERM, as
     systemd would; the bot's output is kept in ``<name>.log`` to explain a failure."""
-    config_file = tmp_path / "config.toml"
-    config_file.write_text(config or config_toml(), encoding="utf-8")
-    extra = env or {}
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "BASHKE_"))},
-        "BOT_TOKEN": TOKEN,
-        "BASHKE_CONFIG": str(config_file),
-        "BASHKE_DATABASE": str(tmp_path / DATABASE),
-        "BASHKE_API_BASE_URL": double.base_url,
-        "BASHKE_API_BASE_FILE_URL": double.base_file_url,
-        **extra,
-    }
-    log = tmp_path / f"{name}.log"
     start = len(double.calls)
-    with log.open("wb") as output:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env, stdout=output, stderr=output
-        )
+    process = await spawn(tmp_path, bot_environment(tmp_path, double, config, **(env or {})), name)
     try:
         try:
             await double.wait_for(lambda c: c.method == "setMyCommands", timeout=20, start=start)
         except TimeoutError:
-            raise AssertionError(f"the bot did not start:\n{log.read_text()}") from None
+            log = (tmp_path / f"{name}.log").read_text()
+            raise AssertionError(f"the bot did not start:\n{log}") from None
         yield process
     finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), timeout=15)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+        await stop(process)
 
 
 async def sigkill(process: asyncio.subprocess.Process, database: Path) -> None:

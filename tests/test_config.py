@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot import PROJECT_ROOT
-from bot.config import ConfigError, load_config, parse_config
+from bot.cli import main
+from bot.config import EXAMPLE_CONFIG, ConfigError, load_config, parse_config
 from tests.conftest import RAW_CONFIG, TOKEN
 
 ENV = {"BOT_TOKEN": TOKEN}
@@ -142,3 +143,25 @@ def test_unreadable_config_named_on_the_command_line(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "nope.toml: file not found" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--config", "{path}", "check-config"],
+        ["check-config", "--config", "{path}"],
+        ["--log-level", "WARNING", "check-config", "--config", "{path}"],
+        ["--config", "{path}", "check-config", "--log-level", "DEBUG"],
+    ],
+)
+def test_the_global_options_go_before_or_after_the_command(
+    argv: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BOT_TOKEN", TOKEN)
+    path = tmp_path / "mine.toml"
+    path.write_text(EXAMPLE_CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
+    assert main([arg.format(path=path) for arg in argv]) == 0
+    assert capsys.readouterr().out == f"{path}: the configuration is valid\n"
