@@ -56,7 +56,7 @@ def test_arabic_is_set_from_the_right() -> None:
             if found.strip() and language not in starts:
                 starts[language] = tm[4]
 
-        assert text in page.extract_text(visitor_text=visit)  # type: ignore[arg-type]
+        assert text in page.extract_text(visitor_text=visit)
     width = 595  # A4, in points
     assert starts["ar"] > width / 2 > starts["en"]
 
