@@ -3,7 +3,8 @@
 Each part can also run alone, with its details (see bench/README.md): ``bench.onboarding``
 (CPU per onboarding update, throughput under Bot API latency), ``bench.taps`` (CPU of the hot
 interactions with a full-size database), ``bench.fairness`` (another person's /help during one
-person's flood), ``bench.outbox_rate`` and ``bench.scale``. Every comparison is made within this
+person's flood), ``bench.report`` (others' taps while the funder's report is made),
+``bench.outbox_rate`` and ``bench.scale``. Every comparison is made within this
 run: Bashkë against a bare python-telegram-bot bot making the same Bot API calls, 100 ms against
 0 ms, /help during a flood against /help without one, the achieved rate against the configured
 limit, the full size against a tenth of it. Nothing here fails on a timing; a figure off its
@@ -19,7 +20,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import fairness, onboarding, outbox_rate, scale, taps
+from bench import fairness, onboarding, outbox_rate, report, scale, taps
 from bench.table import Figure, print_table
 from bot.config import DEFAULT_MAX_CONCURRENT_UPDATES, DEFAULT_OUTBOX_RATE
 
@@ -51,6 +52,11 @@ async def run(args: argparse.Namespace) -> list[Figure]:
         fairness.print_result(fair)
         rows += fairness.figures(fair)
 
+        # Reuses the full-size database built above for the taps, with two years of history.
+        funder = await report.measure(lab, args.participants, args.repeats, args.report_taps)
+        report.print_result(funder)
+        rows += report.figures(funder)
+
     for rate, messages in (
         (DEFAULT_OUTBOX_RATE, args.messages),
         (4 * DEFAULT_OUTBOX_RATE, 4 * args.messages),
@@ -68,6 +74,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs per CPU figure (median)")
     parser.add_argument("--burst", type=int, default=500, help="people tapping at once")
     parser.add_argument("--flood", type=int, default=500, help="messages of one person's flood")
+    parser.add_argument(
+        "--report-taps", type=int, default=200, help="others' taps per quiet window of /report"
+    )
     parser.add_argument("--messages", type=int, default=1500, help="outbox messages at 25/s")
     parser.add_argument(
         "--participants", type=int, default=100_000, help="in the database (10× as many votes)"

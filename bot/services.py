@@ -13,6 +13,7 @@ from bot.i18n import Catalogs
 from bot.manual import ManualService
 from bot.outbox import Outbox
 from bot.people import PeopleService
+from bot.reports import ReportService
 from bot.roles import Authorizer
 from bot.staff import StaffService
 from bot.stats import StatsService
@@ -35,6 +36,7 @@ class Services:
     stories: StoryService
     broadcasts: BroadcastService
     stats: StatsService
+    reports: ReportService
     votes: VoteService
     manual: ManualService
     clock: Clock
@@ -56,6 +58,7 @@ class Services:
             stories=StoryService(db, authz, outbox, clock, config.public_channel),
             broadcasts=BroadcastService(db, authz, outbox, clock),
             stats=StatsService(db, authz, clock),
+            reports=ReportService(db, authz, clock, config.timezone),
             votes=votes,
             manual=ManualService(db, votes, config.default_language),
             clock=clock,

@@ -22,6 +22,7 @@ from handlers import (
     menus,
     newevent,
     onboarding,
+    reports,
     staff,
     stats,
     stories,
@@ -70,6 +71,7 @@ def build_application(services: Services) -> BashkeApp:
     events.register(app)
     stories.register(app)
     stats.register(app)
+    reports.register(app)
     votes.register(app)
     fallbacks.register(app)
     app.add_error_handler(on_error)

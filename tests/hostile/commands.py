@@ -64,6 +64,13 @@ CHAPTER_EXISTS = Msg("A chapter called “{slug}” exists already.")
 PROPOSAL_TEXT_LIMIT = Msg("The proposal's text must be 1 to {limit} characters.")
 PROPOSAL_ADDED = Msg("The proposal is added. Put it to a vote with /newround.")
 STORE_NOTHING = Msg("I store nothing about you.")
+REPORT_USAGE = Msg(
+    "Usage: /report FROM TO, with the dates as YYYY-MM-DD, for example "
+    "/report 2026-01-01 2026-06-30. The report covers both days."
+)
+REPORT_NOT_A_DATE = Msg("“{text}” is not a date. Write it as YYYY-MM-DD, for example 2026-03-31.")
+REPORT_BACKWARDS = Msg("The period starts after it ends: {first} is later than {last}.")
+REPORT_TOO_LONG = Msg("A report covers at most {years} years. Please choose a shorter period.")
 
 # A known person's answer to each command that reads no arguments (someone unknown is asked
 # to /start first for most of them).
@@ -109,6 +116,7 @@ PERMISSION: dict[str, str] = {
     "newround": "network",
     "chapter": "network",
     "addproposal": "coordinates",
+    "report": "coordinates",
 }
 
 # Lines whose argument is echoed: it must come back exactly as typed, not as markup.
@@ -116,6 +124,7 @@ ECHOED = {
     "grant-html-town": "“<b>bari</b>”",
     "grant-script-town": "“<script>”",
     "revoke-html-town": "“<i>x”",
+    "report-html-date": "“<b>2025</b>”",
     "addtown-html-zone": "“Europe/<b>x</b>”",
     "addtown-script-zone": "“<script>alert(1)</script>”",
 }
@@ -174,6 +183,11 @@ LINES: dict[str, Msg | tuple[Msg, ...]] = {
     "addproposal-html": PROPOSAL_ADDED,
     "attendance-args": Msg("Attendance of which event?"),
     "cancel-args": x.NOTHING_TO_CANCEL,
+    "report-one-date": REPORT_USAGE,
+    "report-not-a-day": REPORT_NOT_A_DATE,
+    "report-html-date": REPORT_NOT_A_DATE,
+    "report-backwards": REPORT_BACKWARDS,
+    "report-too-long": REPORT_TOO_LONG,
 }
 # Lines a bug in code this suite may not change answers with the generic error: none now.
 KNOWN_LINES: dict[str, str] = {}
@@ -242,6 +256,9 @@ def generic_arguments(command: str, args: list[str], case_id: str) -> Expect:
         return stays(NEWROUND_USAGE)
     if command == "chapter":
         return stays(CHAPTER_USAGE)
+    if command == "report":
+        # No shape is two dates: two words are not dates, any other count gets the usage.
+        return stays(REPORT_NOT_A_DATE if len(args) == 2 else REPORT_USAGE)
     return stays(ADDPROPOSAL_USAGE)
 
 

@@ -332,6 +332,11 @@ COMMAND_LINES: tuple[Case, ...] = tuple(
         ("addproposal-html", "/addproposal 1 <b>Shared</b> & <script>x</script> | Each <i>month"),
         ("attendance-args", "/attendance 99999 <b>x</b>"),
         ("cancel-args", "/cancel now please"),
+        ("report-one-date", "/report 2025-01-01"),
+        ("report-not-a-day", "/report 2025-02-30 2025-03-01"),
+        ("report-html-date", "/report <b>2025</b> 2025-01-01"),
+        ("report-backwards", "/report 2025-06-01 2025-05-31"),
+        ("report-too-long", "/report 2020-01-01 2025-01-01"),
     )
 )
 
