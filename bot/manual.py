@@ -13,6 +13,7 @@ from html import escape
 
 from bot.db import Database
 from bot.i18n import Translator
+from bot.pdf import Pdf
 from bot.votes import ProposalResult, VoteService
 
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
@@ -133,3 +134,24 @@ def html(tr: Translator, chapters: list[Chapter]) -> str:
                 )
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def pdf(tr: Translator, chapters: list[Chapter]) -> bytes:
+    """The same document as a PDF, right to left in Arabic (bot.pdf)."""
+    title = tr.gettext("Manual on fighting ethnic stigma and racism")
+    document = Pdf(tr.language, title)
+    document.heading(title)
+    document.paragraph(tr.gettext("A draft written by the participants of the Bashkë network."))
+    for number, chapter in enumerate(chapters, 1):
+        document.heading(f"{number}. {chapter.title}", level=2)
+        if not chapter.adopted and not chapter.stories:
+            document.paragraph(tr.gettext("Nothing adopted in this chapter yet."))
+        for result in chapter.adopted:
+            document.heading(result.proposal.title, level=3)
+            document.paragraph(result.proposal.text)
+            document.paragraph(_result_line(tr, result))
+        if chapter.stories:
+            document.heading(tr.gettext("Experiences"), level=3)
+            for text, name in chapter.stories:
+                document.paragraph(f"{text}\n— {name or tr.gettext('anonymous')}")
+    return document.output()

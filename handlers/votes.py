@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from html import escape
 
@@ -270,8 +271,15 @@ async def manual_command(update: Update, context: BashkeContext) -> None:
         InputFile(manual_document.markdown(tr, chapters).encode(), filename=f"{name}.md")
     )
     await chat.send_document(
-        InputFile(manual_document.html(tr, chapters).encode(), filename=f"{name}.html"),
-        caption=tr.gettext("The current draft of the manual, as Markdown and as a web page."),
+        InputFile(manual_document.html(tr, chapters).encode(), filename=f"{name}.html")
+    )
+    # Laid out off the event loop: a long manual takes a while to set, and others are waiting.
+    document = await asyncio.to_thread(manual_document.pdf, tr, chapters)
+    await chat.send_document(
+        InputFile(document, filename=f"{name}.pdf"),
+        caption=tr.gettext(
+            "The current draft of the manual, as Markdown, as a web page and as a PDF."
+        ),
     )
 
 

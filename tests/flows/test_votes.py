@@ -3,8 +3,11 @@ non-voters → close → results and chart → /manual, with voters in Arabic an
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from pathlib import Path
+
+from pypdf import PdfReader
 
 from bot.i18n import Catalogs
 from bot.roles import Role
@@ -96,9 +99,22 @@ async def test_a_vote_from_opening_to_the_manual(tmp_path: Path) -> None:
         stats = "\n".join(str(m.get("text")) for m in nora.messages())
         assert EN.gettext("Votes per round:") in stats and "• Spring vote: 2" in stats
         await marco.send("/manual")
-        documents = bot.double.calls_to("sendDocument")[-2:]
+        documents = bot.double.calls_to("sendDocument")[-3:]
         names = [next(iter(c.files.values())).filename for c in documents]
-        assert names == ["bashke-manual-it.md", "bashke-manual-it.html"]
+        assert names == ["bashke-manual-it.md", "bashke-manual-it.html", "bashke-manual-it.pdf"]
+        pdf = PdfReader(io.BytesIO(next(iter(documents[2].files.values())).data))
+        text = " ".join(" ".join(page.extract_text() for page in pdf.pages).split())
+        assert "Shared meals" in text and "Accogliere chi arriva" in text
+        assert IT.gettext("Manual on fighting ethnic stigma and racism") in text
+        assert IT.gettext("Nothing adopted in this chapter yet.") in text
+        # In Arabic, the same manual is set right to left.
+        await layla.send("/manual")
+        arabic = bot.double.calls_to("sendDocument")[-1]
+        assert next(iter(arabic.files.values())).filename == "bashke-manual-ar.pdf"
+        data = next(iter(arabic.files.values())).data
+        arabic_text = " ".join(PdfReader(io.BytesIO(data)).pages[0].extract_text().split())
+        # (pypdf puts a right-to-left line's final full stop first, where it is seen: left)
+        assert AR.gettext("Nothing adopted in this chapter yet.").rstrip(".") in arabic_text
         html = next(iter(documents[1].files.values())).data.decode()
         assert "<h3>Shared meals</h3>" in html and 'lang="it"' in html
         assert "Accogliere chi arriva" in html  # the chapter added at run time, in Italian

@@ -83,7 +83,7 @@ PARTICIPANT_ANSWERS: dict[str, Msg] = {
     "propose": x.PROPOSAL_CHAPTER,
     "vote": Msg("Open votes:"),
     "results": Msg("No vote has closed yet."),
-    "manual": Msg("The current draft of the manual, as Markdown and as a web page."),
+    "manual": Msg("The current draft of the manual, as Markdown, as a web page and as a PDF."),
     "language": Msg("Choose your language:"),
     "town": x.ASK_TOWN,
     "privacy": x.PRIVACY,

@@ -632,9 +632,9 @@ class Manual(Interaction):
     async def answered(self, turn: Turn) -> None:
         documents = turn.uploads("sendDocument")
         names = [call.files["document"].filename for call in documents]
-        assert names == ["bashke-manual-sq.md", "bashke-manual-sq.html"]
+        assert names == ["bashke-manual-sq.md", "bashke-manual-sq.html", "bashke-manual-sq.pdf"]
         assert documents[-1].params["caption"] == turn.tr.gettext(
-            "The current draft of the manual, as Markdown and as a web page."
+            "The current draft of the manual, as Markdown, as a web page and as a PDF."
         )
 
 
