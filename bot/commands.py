@@ -26,6 +26,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("vote", N_("Vote on the manual's proposals"), Role.PARTICIPANT),
     Command("results", N_("Results of the votes"), Role.PARTICIPANT),
     Command("manual", N_("The manual's current draft"), Role.PARTICIPANT),
+    Command("certificate", N_("A certificate of the events you attended"), Role.PARTICIPANT),
     Command("language", N_("Change your language"), Role.PARTICIPANT),
     Command("town", N_("Change your partner town"), Role.PARTICIPANT),
     Command("privacy", N_("What we store and why"), Role.PARTICIPANT),

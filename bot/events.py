@@ -532,6 +532,15 @@ class EventService:
         )
         return [(_event(row), statuses[row["id"]]) for row in rows]
 
+    async def attended(self, telegram_id: int) -> list[Event]:
+        """The events the person was checked in at (for their certificate), oldest first."""
+        rows = await self._db.fetchall(
+            EVENT_SELECT + ", registrations me WHERE me.event_id = e.id AND me.telegram_id = ?"
+            " AND me.checked_in_at IS NOT NULL ORDER BY e.starts_at",
+            (telegram_id,),
+        )
+        return [_event(row) for row in rows]
+
     async def status_of(self, event_id: int, telegram_id: int) -> str | None:
         value = await self._db.fetchval(
             "SELECT status FROM registrations WHERE event_id = ? AND telegram_id = ?",

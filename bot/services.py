@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.broadcasts import BroadcastService
+from bot.certificates import CertificateService
 from bot.clock import Clock
 from bot.config import Config
 from bot.db import Database
@@ -39,6 +40,7 @@ class Services:
     reports: ReportService
     votes: VoteService
     manual: ManualService
+    certificates: CertificateService
     clock: Clock
 
     @classmethod
@@ -49,22 +51,25 @@ class Services:
         clock = Clock()
         outbox = Outbox(db, catalogs, config.default_language, clock)
         votes = VoteService(db, authz, outbox, clock, load_ballot_key(config.ballot_key_file))
+        people = PeopleService(db, towns)
+        events = EventService(db, authz, outbox, clock)
         return cls(
             config=config,
             db=db,
             catalogs=catalogs,
             outbox=outbox,
-            events=EventService(db, authz, outbox, clock),
+            events=events,
             stories=StoryService(db, authz, outbox, clock, config.public_channel),
             broadcasts=BroadcastService(db, authz, outbox, clock),
             stats=StatsService(db, authz, clock),
             reports=ReportService(db, authz, clock, config.timezone),
             votes=votes,
             manual=ManualService(db, votes, config.default_language),
+            certificates=CertificateService(people, events),
             clock=clock,
             authz=authz,
             towns=towns,
-            people=PeopleService(db, towns),
+            people=people,
             staff=StaffService(db, authz, towns),
         )
 

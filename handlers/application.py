@@ -16,6 +16,7 @@ from bot.config import Config
 from bot.db import Database
 from bot.services import Services
 from handlers import (
+    certificates,
     broadcasts,
     events,
     fallbacks,
@@ -72,6 +73,7 @@ def build_application(services: Services) -> BashkeApp:
     stories.register(app)
     stats.register(app)
     reports.register(app)
+    certificates.register(app)
     votes.register(app)
     fallbacks.register(app)
     app.add_error_handler(on_error)

@@ -84,6 +84,11 @@ PARTICIPANT_ANSWERS: dict[str, Msg] = {
     "vote": Msg("Open votes:"),
     "results": Msg("No vote has closed yet."),
     "manual": Msg("The current draft of the manual, as Markdown, as a web page and as a PDF."),
+    # Nobody in this world was checked in at an event, whatever name they type.
+    "certificate": Msg(
+        "You have no attended events yet. A certificate lists the events where you were "
+        "checked in with the QR code at the venue."
+    ),
     "language": Msg("Choose your language:"),
     "town": x.ASK_TOWN,
     "privacy": x.PRIVACY,
