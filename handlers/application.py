@@ -16,8 +16,8 @@ from bot.config import Config
 from bot.db import Database
 from bot.services import Services
 from handlers import (
-    certificates,
     broadcasts,
+    certificates,
     events,
     fallbacks,
     menus,
