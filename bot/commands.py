@@ -43,6 +43,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("broadcasts", N_("How your announcements are going"), Role.COORDINATOR),
     Command("stats", N_("Figures: participants, events, stories"), Role.COORDINATOR),
     Command("export", N_("CSV files for the report, and the moderation log"), Role.COORDINATOR),
+    Command("pulse", N_("The attitude pulse: its survey and results"), Role.COORDINATOR),
     Command("report", N_("The funder's report for a period: PDF and CSV"), Role.COORDINATOR),
     Command("grant", N_("Give someone a staff role"), Role.ADMIN),
     Command("revoke", N_("Take a staff role away"), Role.ADMIN),

@@ -21,6 +21,7 @@ ERASED_ACTORS = (
     ("events", "created_by", "0"),
     ("broadcasts", "created_by", "0"),
     ("rounds", "created_by", "0"),
+    ("pulse_surveys", "created_by", "0"),
 )
 
 
@@ -148,6 +149,13 @@ class PeopleService:
             " decided_at, reject_reason FROM stories WHERE author_id = ? ORDER BY id",
             (telegram_id,),
         )
+        pulse = await self._db.fetchall(
+            "SELECT a.survey_id, e.title AS after_event, x.position AS statement, x.answer,"
+            " x.answered_at FROM pulse_answers x JOIN pulse_asks a ON a.id = x.ask_id"
+            " LEFT JOIN events e ON e.id = a.event_id WHERE a.telegram_id = ?"
+            " ORDER BY x.answered_at",
+            (telegram_id,),
+        )
         return {
             "telegram_id": telegram_id,
             "profile": None
@@ -164,6 +172,8 @@ class PeopleService:
             "stories": [dict(row) for row in stories],
             "staff_roles": [dict(row) for row in roles],
             "staff_actions": [dict(row) for row in actions],
+            # The attitude pulse: answer 1-5, null for "prefer not to say".
+            "pulse": [dict(row) for row in pulse],
         }
 
     async def erase(self, telegram_id: int, tx: Transaction | None = None) -> bool:

@@ -14,6 +14,7 @@ from bot.i18n import Catalogs
 from bot.manual import ManualService
 from bot.outbox import Outbox
 from bot.people import PeopleService
+from bot.pulse import PulseReportSection, PulseService
 from bot.reports import ReportService
 from bot.roles import Authorizer
 from bot.staff import StaffService
@@ -41,6 +42,7 @@ class Services:
     votes: VoteService
     manual: ManualService
     certificates: CertificateService
+    pulse: PulseService
     clock: Clock
 
     @classmethod
@@ -53,6 +55,9 @@ class Services:
         votes = VoteService(db, authz, outbox, clock, load_ballot_key(config.ballot_key_file))
         people = PeopleService(db, towns)
         events = EventService(db, authz, outbox, clock)
+        pulse = PulseService(db, authz, outbox)
+        reports = ReportService(db, authz, clock, config.timezone)
+        reports.extra_sections.append(PulseReportSection(pulse))
         return cls(
             config=config,
             db=db,
@@ -62,10 +67,11 @@ class Services:
             stories=StoryService(db, authz, outbox, clock, config.public_channel),
             broadcasts=BroadcastService(db, authz, outbox, clock),
             stats=StatsService(db, authz, clock),
-            reports=ReportService(db, authz, clock, config.timezone),
+            reports=reports,
             votes=votes,
             manual=ManualService(db, votes, config.default_language),
             certificates=CertificateService(people, events),
+            pulse=pulse,
             clock=clock,
             authz=authz,
             towns=towns,

@@ -23,6 +23,7 @@ from handlers import (
     menus,
     newevent,
     onboarding,
+    pulse,
     reports,
     staff,
     stats,
@@ -65,6 +66,7 @@ def build_application(services: Services) -> BashkeApp:
     stories.register_notices(services)
     broadcasts.register_notices(services)
     votes.register_notices(services)
+    pulse.register_notices(services)
     newevent.register(app)
     broadcasts.register(app)
     onboarding.register(app)
@@ -74,6 +76,7 @@ def build_application(services: Services) -> BashkeApp:
     stats.register(app)
     reports.register(app)
     certificates.register(app)
+    pulse.register(app)
     votes.register(app)
     fallbacks.register(app)
     app.add_error_handler(on_error)

@@ -81,18 +81,21 @@ class Delivery:
         ]
 
     async def _due_work(self) -> None:
-        """Every second: close the votes whose time is up and remind non-voters before that.
+        """Every second: close the votes whose time is up, remind non-voters before that, and
+        offer the attitude pulse to those who attended an event that ended.
 
         What they queue goes out through the outbox; the rows, not this loop, are the truth,
         so a restart simply finds the same due rounds again.
         """
         while True:
             try:
+                services = self._services
                 if (
-                    await self._services.votes.close_due()
-                    or await self._services.votes.remind_due()
+                    await services.votes.close_due()
+                    or await services.votes.remind_due()
+                    or await services.pulse.due(services.clock())
                 ):
-                    self._services.outbox.wake.set()
+                    services.outbox.wake.set()
             except Exception:
                 log.exception("the due-work pass failed; trying again")
             await asyncio.sleep(1.0)

@@ -18,7 +18,7 @@ from bot.errors import InvalidInput, NotRegistered
 from bot.i18n import LANGUAGE_NAMES, N_, Translator
 from bot.people import SelfDescription
 from bot.roles import Role
-from handlers import callbacks, links, menus
+from handlers import callbacks, links, menus, pulse
 from handlers.context import BashkeApp, BashkeContext
 from handlers.render import Button, keyboard, show
 
@@ -41,6 +41,8 @@ def privacy_notice(tr: Translator) -> str:
         "It is used only in overall figures and never shown to anyone;\n"
         "• the events you join, and the stories and votes you send. "
         "No one can see how you voted.\n"
+        "• your answers to the attitude pulse, if you give them. They are used only in overall "
+        "figures and never shown on their own.\n"
         "We never sell or share your data. /mydata sends you a copy of all of it; /deleteme "
         "erases it: your approved stories stay only if they are anonymous, your votes only as "
         "anonymous counts, and if you were staff, the record of your staff actions stays."
@@ -230,6 +232,7 @@ async def choose_self_description(update: Update, context: BashkeContext) -> Non
     link = context.user_data.pop(PENDING_LINK, None) if context.user_data is not None else None
     if isinstance(link, deeplinks.DeepLink):
         await links.open_link(update, context, link)
+    await pulse.offer_on_joining(update, context)
 
 
 async def language_command(update: Update, context: BashkeContext) -> None:

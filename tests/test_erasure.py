@@ -112,6 +112,19 @@ async def a_full_life(services: Services) -> None:
         network, "Spring", [proposal], services.clock() + timedelta(days=3)
     )
     await services.votes.vote(LEAVING, voting.id, proposal, "support")
+    # The attitude pulse, answered when joining.
+    now = services.clock()
+    for n in range(3):
+        lines = "\n".join(
+            f"{code}: Neighbours greet me {n}" for code in ("sq", "en", "it", "ar", "uk")
+        )
+        await services.pulse.add_statement(network, lines, now)
+    survey = await services.pulse.publish(network, now)
+    question = await services.pulse.begin(LEAVING, survey.id, None, now, "it")
+    while question is not None:
+        question = await services.pulse.answer(
+            LEAVING, question.ask_id, question.position, 4, now, "it"
+        )
 
 
 async def test_after_erasure_no_row_and_no_byte_holds_the_person(services: Services) -> None:

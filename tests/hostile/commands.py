@@ -70,6 +70,12 @@ REPORT_USAGE = Msg(
 )
 REPORT_NOT_A_DATE = Msg("“{text}” is not a date. Write it as YYYY-MM-DD, for example 2026-03-31.")
 REPORT_BACKWARDS = Msg("The period starts after it ends: {first} is later than {last}.")
+PULSE_USAGE = Msg(
+    "/pulse shows the survey and its results. To write a new one: /pulse add with a statement "
+    "(one line per language: sq, en, it, ar, uk), once per statement, then /pulse done to "
+    "publish it, or /pulse discard."
+)
+NO_SURVEY = Msg("There is no survey yet.")
 REPORT_TOO_LONG = Msg("A report covers at most {years} years. Please choose a shorter period.")
 
 # A known person's answer to each command that reads no arguments (someone unknown is asked
@@ -122,6 +128,7 @@ PERMISSION: dict[str, str] = {
     "chapter": "network",
     "addproposal": "coordinates",
     "report": "coordinates",
+    "pulse": "coordinates",
 }
 
 # Lines whose argument is echoed: it must come back exactly as typed, not as markup.
@@ -261,6 +268,9 @@ def generic_arguments(command: str, args: list[str], case_id: str) -> Expect:
         return stays(NEWROUND_USAGE)
     if command == "chapter":
         return stays(CHAPTER_USAGE)
+    if command == "pulse":
+        # No survey in this world: the bare command says so; no shape is a sub-command.
+        return stays(PULSE_USAGE if args else NO_SURVEY)
     if command == "report":
         # No shape is two dates: two words are not dates, any other count gets the usage.
         return stays(REPORT_NOT_A_DATE if len(args) == 2 else REPORT_USAGE)

@@ -90,6 +90,8 @@ PRIVACY = Msg(
     "It is used only in overall figures and never shown to anyone;\n"
     "• the events you join, and the stories and votes you send. "
     "No one can see how you voted.\n"
+    "• your answers to the attitude pulse, if you give them. They are used only in overall "
+    "figures and never shown on their own.\n"
     "We never sell or share your data. /mydata sends you a copy of all of it; /deleteme "
     "erases it: your approved stories stay only if they are anonymous, your votes only as "
     "anonymous counts, and if you were staff, the record of your staff actions stays."
@@ -197,6 +199,7 @@ TITLE_LIMIT = Msg("The title must be 1 to {limit} characters.")
 NO_VOTE = Msg("That vote does not exist.")
 NOT_IN_VOTE = Msg("That proposal is not part of this vote.")
 RESULTS_HIDDEN = Msg("The results stay hidden until the vote closes.")
+PULSE_GONE = Msg("This question is no longer open. Thank you all the same!")
 
 # Announcements -----------------------------------------------------------------------------------
 NO_BROADCAST = Msg("That announcement does not exist.")
@@ -342,6 +345,7 @@ def tap(ctx: Ctx, case_id: str) -> Expect:
         "cb-drop-arity",
         "cb-vote-choice",
         "cb-reject-reason",
+        "cb-pulse-answer-value",
     ):
         return stays(INVALID)
     simple: dict[str, Msg] = {
@@ -355,7 +359,12 @@ def tap(ctx: Ctx, case_id: str) -> Expect:
         "cb-calendar-gone": NO_EVENT,
         "cb-chapter-gone": NO_CHAPTER,
         "cb-results-open": RESULTS_HIDDEN,
+        "cb-pulse-answer-gone": PULSE_GONE,
+        "cb-pulse-stop-gone": PULSE_GONE,
     }
+    if case_id == "cb-pulse-start-gone":
+        # Someone unknown is asked to /start first; anyone else learns it is no longer open.
+        return stays(PULSE_GONE if ctx.registered else NOT_REGISTERED)
     if case_id == "cb-cancel-bad-step":
         # The event's own coordinators may cancel it: the forged button is what is wrong.
         return stays(INVALID if event_manager(ctx, "event") else NOT_ALLOWED)
