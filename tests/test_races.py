@@ -25,13 +25,12 @@ from bot.events import (
     PROMOTED,
     REMINDER,
     Event,
-    EventDraft,
     Joined,
     Outcome,
-    Scope,
 )
 from bot.services import Services
 from tests.conftest import ADMIN_ID
+from tests.test_events import draft
 
 TOWN_COORD = 700
 NETWORK_COORD = 701
@@ -49,20 +48,10 @@ async def setup(services: Services) -> int:
 
 
 async def new_event(services: Services, town_id: int, **changes: object) -> Event:
-    start = services.clock() + timedelta(days=3)
-    values: dict[str, object] = {
-        "scope": Scope.LOCAL,
-        "town_id": town_id,
-        "title": "Shared dinner",
-        "description": "Bring a dish from home",
-        "place": "Community hall",
-        "timezone": "Europe/Tirane",
-        "starts_at": start,
-        "ends_at": start + timedelta(hours=2),
-        "capacity": 10,
-    }
-    values.update(changes)
-    return await services.events.create(TOWN_COORD, EventDraft(**values))  # type: ignore[arg-type]
+    """The events tests' dinner, with 10 seats unless told otherwise."""
+    return await services.events.create(
+        TOWN_COORD, draft(services, town_id, **{"capacity": 10, **changes})
+    )
 
 
 def told(services: Services, error: BaseException, language: str = "en") -> str:
