@@ -104,6 +104,7 @@ class BroadcastService:
         self._db = db
         self._authz = authz
         self._outbox = outbox
+        outbox.declare(KIND)
         self._clock = clock
 
     async def _coordinator(self, actor_id: int, tx: Transaction | None = None) -> Roles:

@@ -269,6 +269,7 @@ class EventService:
         self._db = db
         self._authz = authz
         self._outbox = outbox
+        outbox.declare(*NOTICE_KINDS)
         self.clock = clock
 
     # Coordinators ---------------------------------------------------------------------------

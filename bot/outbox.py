@@ -20,7 +20,7 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -122,7 +122,16 @@ class Outbox:
         self._catalogs = catalogs
         self._default_language = default_language
         self._renderers: dict[str, Renderer] = {}
+        self._kinds: set[str] = set()
         self.wake = asyncio.Event()
+
+    def declare(self, *kinds: str) -> None:
+        """The kinds a service queues: each must have a renderer before the bot starts."""
+        self._kinds.update(kinds)
+
+    def missing_renderers(self) -> set[str]:
+        """Declared kinds nobody renders: checked at start-up (handlers/application.py)."""
+        return self._kinds - set(self._renderers)
 
     def register(self, kind: str, renderer: Renderer) -> None:
         if kind in self._renderers:
@@ -148,6 +157,7 @@ class Outbox:
 
     def enqueue_all(self, tx: Transaction, messages: list[Queued]) -> None:
         """Queue several messages in one statement, sent with the caller's next one."""
+        self._check_declared(m.kind for m in messages)
         now = self.clock()
         tx.defer_many(
             ENQUEUE,
@@ -178,6 +188,7 @@ class Outbox:
         subject: str,
     ) -> None:
         """One message to many people (an announcement), each row keyed to be queued once."""
+        self._check_declared([kind])
         now = self.clock()
         text = json.dumps(params, ensure_ascii=False)
         created, at = to_db_time(now), to_db_time(not_before)
@@ -189,6 +200,11 @@ class Outbox:
             ],
         )
         self._wake_if_due(not_before if chat_ids else None, now)
+
+    def _check_declared(self, kinds: Iterable[str]) -> None:
+        undeclared = set(kinds) - self._kinds
+        if undeclared:
+            raise ValueError(f"outbox kinds never declared: {sorted(undeclared)}")
 
     def _wake_if_due(self, earliest: datetime | None, now: datetime) -> None:
         # A row for later is found by the sender's regular poll; waking it now would cost a

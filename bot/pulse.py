@@ -134,6 +134,7 @@ class PulseService:
         self._db = db
         self._authz = authz
         self._outbox = outbox
+        outbox.declare(OFFER)
 
     # The survey, written by network coordinators --------------------------------------------
 

@@ -143,6 +143,7 @@ class StoryService:
         self._db = db
         self._authz = authz
         self._outbox = outbox
+        outbox.declare(SUBMITTED, DECIDED, PUBLISHED, DRAFT_WAITING)
         self._clock = clock
         self.channel_id = channel_id
 

@@ -172,6 +172,7 @@ class VoteService:
         self._db = db
         self._authz = authz
         self._outbox = outbox
+        outbox.declare(REMINDER, RESULTS)
         self._clock = clock
         self._key = key
 

@@ -80,6 +80,10 @@ def build_application(services: Services) -> BashkeApp:
     votes.register(app)
     fallbacks.register(app)
     app.add_error_handler(on_error)
+    # A kind queued with no renderer would fail row by row at send time: fail at start instead.
+    missing = services.outbox.missing_renderers()
+    if missing:
+        raise RuntimeError(f"outbox kinds without a renderer: {sorted(missing)}")
     return app
 
 

@@ -30,6 +30,7 @@ from bot.outbox import (
     Transient,
 )
 from bot.services import Services
+from handlers.application import build_application
 
 NOTE = "test_note"
 # A rate so high that pacing never slows the tests that are not about pacing.
@@ -89,6 +90,7 @@ def use_notes(services: Services) -> None:
             return None
         return OutgoingMessage(str(row.params["text"]))
 
+    services.outbox.declare(NOTE)
     services.outbox.register(NOTE, render)
 
 
@@ -568,3 +570,19 @@ async def test_a_sent_message_the_database_cannot_record_is_never_sent_again(
         await stop(task, outbox_sender)
     assert sorted(transport.texts()) == sorted(f"announcement to {n}" for n in range(6))
     assert set((await statuses(services)).values()) == {"sent"}
+
+
+async def test_every_kind_queued_is_declared_and_rendered(services: Services) -> None:
+    """A kind nobody declared cannot be queued; one declared without a renderer stops the
+    bot at start-up instead of failing row by row when it is sent."""
+    with pytest.raises(ValueError, match="never declared"):
+        async with services.db.transaction() as tx:
+            services.outbox.enqueue(tx, 1, "made_up_kind", {})
+    assert await services.db.fetchval("SELECT COUNT(*) FROM outbox") == 0
+
+    build_application(services)  # every kind of every service has its renderer
+    assert services.outbox.missing_renderers() == set()
+    newer = Services.build(services.config, services.db)
+    newer.outbox.declare("kind_of_a_new_feature")
+    with pytest.raises(RuntimeError, match="kind_of_a_new_feature"):
+        build_application(newer)
