@@ -45,9 +45,8 @@ def _draft(context: BashkeContext) -> dict[str, Any]:
 
 
 async def start(update: Update, context: BashkeContext) -> int:
-    user = update.effective_user
-    assert user is not None and context.user_data is not None
-    await context.services.authz.require_coordinator(user.id)
+    assert context.user_data is not None
+    await context.services.authz.require_coordinator(context.asker)
     context.user_data[DRAFT] = {"versions": {}}
     language = LANGUAGE_NAMES[context.services.config.default_language]
     await show(
@@ -147,10 +146,8 @@ async def got_version(update: Update, context: BashkeContext) -> int:
 
 
 async def _ask_audience(update: Update, context: BashkeContext) -> int:
-    user = update.effective_user
-    assert user is not None
     tr = context.tr
-    roles = await context.roles(user.id)
+    roles = await context.roles(context.asker)
     network = roles.sees_network
     rows: list[list[Button]] = []
     if network:
@@ -167,8 +164,6 @@ async def _ask_audience(update: Update, context: BashkeContext) -> int:
 
 
 async def chose_audience(update: Update, context: BashkeContext) -> int:
-    user = update.effective_user
-    assert user is not None
     (kind_text,) = callbacks.args(update, 1)
     try:
         kind = AudienceKind(kind_text)
@@ -176,7 +171,7 @@ async def chose_audience(update: Update, context: BashkeContext) -> int:
         raise InvalidInput() from None
     tr = context.tr
     services = context.services
-    roles = await context.roles(user.id)
+    roles = await context.roles(context.asker)
     network = roles.sees_network
     options: list[tuple[str, str]] = []
     if kind is AudienceKind.EVERYONE:
@@ -214,9 +209,7 @@ async def chose_audience_value(update: Update, context: BashkeContext) -> int:
 
 
 async def _confirm(update: Update, context: BashkeContext, audience: Audience) -> int:
-    user = update.effective_user
-    assert user is not None
-    people = await context.services.broadcasts.recipients(user.id, audience)
+    people = await context.services.broadcasts.recipients(context.asker, audience)
     draft = _draft(context)
     draft["audience"] = audience
     tr = context.tr
@@ -262,15 +255,14 @@ async def got_when(update: Update, context: BashkeContext) -> int:
 
 
 async def _create(update: Update, context: BashkeContext, send_at: datetime | None) -> int:
-    user = update.effective_user
-    assert user is not None and context.user_data is not None
+    assert context.user_data is not None
     draft = _draft(context)
     if "created" in draft:
         # Queued by an earlier tap whose answer Telegram lost: say so again, queue nothing.
         broadcast = await context.services.broadcasts.get(draft["created"])
     else:
         broadcast = await context.services.broadcasts.create(
-            user.id,
+            context.asker,
             BroadcastDraft(
                 text=draft["text"],
                 audience=draft["audience"],
@@ -319,9 +311,7 @@ def progress_line(tr: Translator, broadcast: Broadcast, counts: dict[str, int]) 
 
 
 async def broadcasts_command(update: Update, context: BashkeContext) -> None:
-    user = update.effective_user
-    assert user is not None
-    rows = await context.services.broadcasts.progress(user.id)
+    rows = await context.services.broadcasts.progress(context.asker)
     tr = context.tr
     if not rows:
         await show(update, tr.gettext("No announcements yet. Write one with /broadcast."))
@@ -339,10 +329,8 @@ async def broadcasts_command(update: Update, context: BashkeContext) -> None:
 
 
 async def cancel_broadcast(update: Update, context: BashkeContext) -> None:
-    user = update.effective_user
-    assert user is not None
-    broadcast_id = callbacks.as_int(callbacks.args(update, 1)[0])
-    withdrawn = await context.services.broadcasts.cancel(user.id, broadcast_id)
+    broadcast_id = callbacks.int_args(update, 1)[0]
+    withdrawn = await context.services.broadcasts.cancel(context.asker, broadcast_id)
     await show(
         update,
         context.tr.ngettext(

@@ -40,6 +40,11 @@ def args(update: Update, count: int) -> list[str]:
     return decode(query.data if query is not None else None, count)
 
 
+def int_args(update: Update, count: int) -> list[int]:
+    """The arguments of the button press, each a whole number (else the press was forged)."""
+    return [as_int(arg) for arg in args(update, count)]
+
+
 def decode(data: str | None, count: int) -> list[str]:
     """The ``count`` arguments after the action; a forged shape is refused, not guessed at."""
     parts = (data or "").split(SEPARATOR)[1:]

@@ -30,6 +30,14 @@ class BashkeContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any]
             self.services.config.default_language
         )
         self._roles: Roles | None = None
+        self._asker: int | None = None
+
+    @property
+    def asker(self) -> int:
+        """The Telegram id of the person the update is from: every feature handler has one."""
+        if self._asker is None:
+            raise RuntimeError("an update from nobody reached a feature handler")
+        return self._asker
 
     @property
     def services(self) -> Services:
@@ -48,6 +56,7 @@ async def load_reader(update: object, context: BashkeContext) -> None:
     if not isinstance(update, Update) or update.effective_user is None:
         return
     user = update.effective_user
+    context._asker = user.id
     services = context.services
     context.person = await services.people.get(user.id)
     language = (

@@ -95,15 +95,13 @@ async def show_card(
     known: tuple[Event, str | None] | None = None,
 ) -> None:
     """The event's card; ``known`` is the event and the person's status when just read."""
-    user = update.effective_user
-    assert user is not None
     if context.person is None:
         raise NotRegistered()
     services = context.services
     tr = context.tr
     if known is None:
         event = await services.events.get(event_id)
-        status = await services.events.status_of(event_id, user.id)
+        status = await services.events.status_of(event_id, context.asker)
     else:
         event, status = known
     rows: list[list[Button]] = []
@@ -116,7 +114,7 @@ async def show_card(
             rows.append([(tr.gettext("Join the waitlist"), callbacks.encode("wait", event.id))])
     if not event.cancelled:
         rows.append([(tr.gettext("Add to calendar"), callbacks.encode("ics", event.id))])
-    roles = await context.roles(user.id)
+    roles = await context.roles(context.asker)
     if await services.events.may_manage(roles, event) and not event.cancelled:
         rows.append(
             [
@@ -146,19 +144,17 @@ async def events_page(update: Update, context: BashkeContext) -> None:
 
 
 async def list_events(update: Update, context: BashkeContext, page: int) -> None:
-    user = update.effective_user
-    assert user is not None
     if context.person is None:
         raise NotRegistered()
     tr = context.tr
     events, total = await context.services.events.upcoming(
-        user.id, page * EVENTS_PER_PAGE, EVENTS_PER_PAGE
+        context.asker, page * EVENTS_PER_PAGE, EVENTS_PER_PAGE
     )
     if not events and total:
         # Past the end (a stale ▶ after events ended, or a forged page): the last page.
         page = (total - 1) // EVENTS_PER_PAGE
         events, total = await context.services.events.upcoming(
-            user.id, page * EVENTS_PER_PAGE, EVENTS_PER_PAGE
+            context.asker, page * EVENTS_PER_PAGE, EVENTS_PER_PAGE
         )
     if not events:
         await show(update, tr.gettext("There are no upcoming events yet. Check again soon!"))
@@ -188,12 +184,10 @@ def _event_button(tr: Translator, event: Event) -> str:
 
 
 async def myevents_command(update: Update, context: BashkeContext) -> None:
-    user = update.effective_user
-    assert user is not None
     if context.person is None:
         raise NotRegistered()
     tr = context.tr
-    mine = await context.services.events.mine(user.id)
+    mine = await context.services.events.mine(context.asker)
     if not mine:
         await show(update, tr.gettext("You have not joined any upcoming event. See /events."))
         return
@@ -225,17 +219,15 @@ async def join_waitlist(update: Update, context: BashkeContext) -> None:
 async def _register(update: Update, context: BashkeContext, waitlist: bool) -> None:
     user = update.effective_user
     assert user is not None
-    event_id = callbacks.as_int(callbacks.args(update, 1)[0])
+    event_id = callbacks.int_args(update, 1)[0]
     joined = await context.services.events.join(user.id, event_id, user.first_name, waitlist)
     note = context.tr.gettext(OUTCOME_TEXT[joined.outcome])
     await show_card(update, context, event_id, note=note, known=(joined.event, joined.status))
 
 
 async def leave(update: Update, context: BashkeContext) -> None:
-    user = update.effective_user
-    assert user is not None
-    event_id = callbacks.as_int(callbacks.args(update, 1)[0])
-    left = await context.services.events.leave(user.id, event_id)
+    event_id = callbacks.int_args(update, 1)[0]
+    left = await context.services.events.leave(context.asker, event_id)
     tr = context.tr
     note = tr.gettext("You left the event.") if left else tr.gettext("You were not on this event.")
     await show_card(update, context, event_id, note=note)
@@ -244,7 +236,7 @@ async def leave(update: Update, context: BashkeContext) -> None:
 async def calendar_file(update: Update, context: BashkeContext) -> None:
     chat = update.effective_chat
     assert chat is not None
-    event_id = callbacks.as_int(callbacks.args(update, 1)[0])
+    event_id = callbacks.int_args(update, 1)[0]
     event = await context.services.events.get(event_id)
     if update.callback_query:
         await update.callback_query.answer()
@@ -275,7 +267,7 @@ async def checkin_qr(update: Update, context: BashkeContext) -> None:
     user = update.effective_user
     chat = update.effective_chat
     assert user is not None and chat is not None
-    event_id = callbacks.as_int(callbacks.args(update, 1)[0])
+    event_id = callbacks.int_args(update, 1)[0]
     services = context.services
     event = await services.events.managed_event(user.id, event_id)
     link = DeepLink(deeplinks.CHECK_IN, event.id, event.checkin_code).payload()
@@ -299,11 +291,9 @@ def _png(image: Any) -> bytes:
 
 
 async def attendance(update: Update, context: BashkeContext) -> None:
-    user = update.effective_user
-    assert user is not None
-    event_id = callbacks.as_int(callbacks.args(update, 1)[0])
+    event_id = callbacks.int_args(update, 1)[0]
     services = context.services
-    report = await services.events.attendance(user.id, event_id)
+    report = await services.events.attendance(context.asker, event_id)
     event = await services.events.get(event_id)
     tr = context.tr
     lines = [
@@ -333,9 +323,7 @@ async def attendance(update: Update, context: BashkeContext) -> None:
 
 async def attendance_command(update: Update, context: BashkeContext) -> None:
     """The events this coordinator manages, to pick one for its attendance."""
-    user = update.effective_user
-    assert user is not None
-    roles = await context.services.authz.require_coordinator(user.id)
+    roles = await context.services.authz.require_coordinator(context.asker)
     services = context.services
     events = await services.events.managed(roles)
     tr = context.tr
@@ -352,10 +340,8 @@ async def attendance_command(update: Update, context: BashkeContext) -> None:
 
 
 async def cancel_event(update: Update, context: BashkeContext) -> None:
-    user = update.effective_user
-    assert user is not None
     event_id, step = callbacks.args(update, 2)
-    event = await context.services.events.managed_event(user.id, callbacks.as_int(event_id))
+    event = await context.services.events.managed_event(context.asker, callbacks.as_int(event_id))
     tr = context.tr
     if step == "ask":
         await show(
@@ -378,7 +364,7 @@ async def cancel_event(update: Update, context: BashkeContext) -> None:
         return
     if step != "yes":
         raise InvalidInput()  # a forged step: the coordinator may cancel, the button is wrong
-    await context.services.events.cancel(user.id, event.id)
+    await context.services.events.cancel(context.asker, event.id)
     await show_card(
         update,
         context,
@@ -388,10 +374,8 @@ async def cancel_event(update: Update, context: BashkeContext) -> None:
 
 
 async def edit_menu(update: Update, context: BashkeContext) -> None:
-    user = update.effective_user
-    assert user is not None
     event = await context.services.events.managed_event(
-        user.id, callbacks.as_int(callbacks.args(update, 1)[0])
+        context.asker, callbacks.int_args(update, 1)[0]
     )
     tr = context.tr
     await show(

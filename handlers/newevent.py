@@ -60,9 +60,8 @@ def _text(update: Update) -> str:
 
 
 async def start(update: Update, context: BashkeContext) -> int:
-    user = update.effective_user
-    assert user is not None and context.user_data is not None
-    await context.services.authz.require_coordinator(user.id)
+    assert context.user_data is not None
+    await context.services.authz.require_coordinator(context.asker)
     context.user_data[DRAFT] = {}
     await show(update, context.tr.gettext("A new event. What is its title? (/cancel to stop)"))
     return TITLE
@@ -77,9 +76,7 @@ async def got_title(update: Update, context: BashkeContext) -> int:
 async def got_description(update: Update, context: BashkeContext) -> int:
     text = _text(update).strip()
     _draft(context)["description"] = "" if text == "-" else ev.check_description(text)
-    user = update.effective_user
-    assert user is not None
-    roles = await context.roles(user.id)
+    roles = await context.roles(context.asker)
     tr = context.tr
     if roles.sees_network:
         await show(
@@ -113,9 +110,7 @@ async def got_scope(update: Update, context: BashkeContext) -> int:
 
 
 async def _ask_town(update: Update, context: BashkeContext) -> int:
-    user = update.effective_user
-    assert user is not None
-    roles = await context.roles(user.id)
+    roles = await context.roles(context.asker)
     towns = [
         town
         for town in await context.services.towns.list_towns()
@@ -129,11 +124,9 @@ async def _ask_town(update: Update, context: BashkeContext) -> int:
 
 
 async def got_town(update: Update, context: BashkeContext) -> int:
-    user = update.effective_user
-    assert user is not None
-    town = await context.services.towns.get(callbacks.as_int(callbacks.args(update, 1)[0]))
+    town = await context.services.towns.get(callbacks.int_args(update, 1)[0])
     # Checked again on saving; refused here so the coordinator is not asked for more first.
-    await context.services.authz.require(user.id, Permission.COORDINATE, town.id)
+    await context.services.authz.require(context.asker, Permission.COORDINATE, town.id)
     draft = _draft(context)
     draft["town_id"] = town.id
     draft["timezone"] = town.timezone
@@ -282,14 +275,15 @@ async def _preview(update: Update, context: BashkeContext) -> int:
 
 
 async def save(update: Update, context: BashkeContext) -> int:
-    user = update.effective_user
-    assert user is not None and context.user_data is not None
+    assert context.user_data is not None
     (answer,) = callbacks.args(update, 1)
     if answer != "yes":
         return await cancel(update, context)
     draft = _draft(context)
     if "created" not in draft:
-        draft["created"] = (await context.services.events.create(user.id, _as_draft(context))).id
+        draft["created"] = (
+            await context.services.events.create(context.asker, _as_draft(context))
+        ).id
     # Kept until the card is shown: a second tap, after an answer Telegram lost, shows the
     # event created by the first instead of failing on an empty draft.
     await show_card(
@@ -323,10 +317,9 @@ async def timed_out(update: Update, context: BashkeContext) -> None:
 
 async def start_move(update: Update, context: BashkeContext) -> int:
     """The card's Move button: new start and end, on the event's own clock."""
-    user = update.effective_user
-    assert user is not None and context.user_data is not None
+    assert context.user_data is not None
     event = await context.services.events.managed_event(
-        user.id, callbacks.as_int(callbacks.args(update, 1)[0])
+        context.asker, callbacks.int_args(update, 1)[0]
     )
     context.user_data[MOVING] = {"event_id": event.id, "timezone": event.timezone}
     await show(
@@ -352,12 +345,13 @@ async def got_move_start(update: Update, context: BashkeContext) -> int:
 
 
 async def got_move_end(update: Update, context: BashkeContext) -> int:
-    user = update.effective_user
-    assert user is not None and context.user_data is not None
+    assert context.user_data is not None
     moving = context.user_data[MOVING]
     if "done" not in moving:
         ends = ev.parse_local_time(_text(update), moving["timezone"], day_of=moving["starts_at"])
-        await context.services.events.move(user.id, moving["event_id"], moving["starts_at"], ends)
+        await context.services.events.move(
+            context.asker, moving["event_id"], moving["starts_at"], ends
+        )
         moving["done"] = True
     # Kept until the card is shown, as in ``save``: an answer Telegram lost is shown on the next
     # message instead of moving the event (and telling everyone) twice.
@@ -373,10 +367,9 @@ async def got_move_end(update: Update, context: BashkeContext) -> int:
 
 async def start_edit(update: Update, context: BashkeContext) -> int:
     """A field button of the card's Edit menu: ask for the new value."""
-    user = update.effective_user
-    assert user is not None and context.user_data is not None
+    assert context.user_data is not None
     event_id, field = callbacks.args(update, 2)
-    event = await context.services.events.managed_event(user.id, callbacks.as_int(event_id))
+    event = await context.services.events.managed_event(context.asker, callbacks.as_int(event_id))
     if field not in FIELD_PROMPTS:
         raise InvalidInput()
     context.user_data[EDITING] = {"event_id": event.id, "field": field}
@@ -385,12 +378,11 @@ async def start_edit(update: Update, context: BashkeContext) -> int:
 
 
 async def got_edit_value(update: Update, context: BashkeContext) -> int:
-    user = update.effective_user
-    assert user is not None and context.user_data is not None
+    assert context.user_data is not None
     editing = context.user_data[EDITING]
     if "done" not in editing:
         await context.services.events.edit(
-            user.id, editing["event_id"], editing["field"], _text(update)
+            context.asker, editing["event_id"], editing["field"], _text(update)
         )
         editing["done"] = True
     # Kept until the card is shown, as in ``save``.

@@ -64,8 +64,6 @@ def language_keyboard(payload: str = "") -> InlineKeyboardMarkup:
 
 
 async def start(update: Update, context: BashkeContext) -> None:
-    user = update.effective_user
-    assert user is not None
     tr = context.tr
     payload = context.args[0] if context.args else None
     link = deeplinks.parse(payload) if payload else None
@@ -83,16 +81,14 @@ async def start(update: Update, context: BashkeContext) -> None:
     if link is not None:
         await links.open_link(update, context, link)
         return
-    roles = await context.roles(user.id)
+    roles = await context.roles(context.asker)
     if roles.is_staff:
-        await menus.refresh_menu(context.bot, context.services, user.id)
+        await menus.refresh_menu(context.bot, context.services, context.asker)
     await show(update, note + tr.gettext("Welcome back!") + "\n\n" + help_text(tr, roles.names))
 
 
 async def choose_language(update: Update, context: BashkeContext) -> None:
     """A language button: the first onboarding step, or /language for someone registered."""
-    user = update.effective_user
-    assert user is not None
     language, payload = callbacks.args(update, 2)
     if language not in LANGUAGE_NAMES:
         raise InvalidInput(N_("I do not know that language."))
@@ -110,9 +106,9 @@ async def choose_language(update: Update, context: BashkeContext) -> None:
             ),
         )
         return
-    await context.services.people.set_language(user.id, language)
-    if (await context.roles(user.id)).is_staff:
-        await menus.refresh_menu(context.bot, context.services, user.id)
+    await context.services.people.set_language(context.asker, language)
+    if (await context.roles(context.asker)).is_staff:
+        await menus.refresh_menu(context.bot, context.services, context.asker)
     await show(
         update,
         tr.gettext("I will speak {language} with you from now on.").format(
@@ -122,10 +118,8 @@ async def choose_language(update: Update, context: BashkeContext) -> None:
 
 
 async def consent(update: Update, context: BashkeContext) -> None:
-    user = update.effective_user
-    assert user is not None
     language, payload = callbacks.args(update, 2)
-    person = await context.services.people.give_consent(user.id, language)
+    person = await context.services.people.give_consent(context.asker, language)
     context.person = person
     context.tr = context.services.catalogs.translator(person.language)
     link = deeplinks.parse(payload) if payload else None
@@ -188,10 +182,8 @@ async def town_page(update: Update, context: BashkeContext) -> None:
 
 
 async def choose_town(update: Update, context: BashkeContext) -> None:
-    user = update.effective_user
-    assert user is not None
-    town_id = callbacks.as_int(callbacks.args(update, 1)[0])
-    person = await context.services.people.set_town(user.id, town_id or None)
+    town_id = callbacks.int_args(update, 1)[0]
+    person = await context.services.people.set_town(context.asker, town_id or None)
     tr = context.tr
     if person.town_id is not None:
         town = await context.services.towns.get(person.town_id)
@@ -223,11 +215,9 @@ async def ask_self_description(update: Update, context: BashkeContext, intro: st
 
 
 async def choose_self_description(update: Update, context: BashkeContext) -> None:
-    user = update.effective_user
-    assert user is not None
     (description,) = callbacks.args(update, 1)
-    await context.services.people.set_self_description(user.id, description)
-    roles = await context.roles(user.id)
+    await context.services.people.set_self_description(context.asker, description)
+    roles = await context.roles(context.asker)
     await show(update, context.tr.gettext("All set!") + "\n\n" + help_text(context.tr, roles.names))
     link = context.user_data.pop(PENDING_LINK, None) if context.user_data is not None else None
     if isinstance(link, deeplinks.DeepLink):
@@ -240,9 +230,7 @@ async def language_command(update: Update, context: BashkeContext) -> None:
 
 
 async def help_command(update: Update, context: BashkeContext) -> None:
-    user = update.effective_user
-    assert user is not None
-    roles = await context.roles(user.id)
+    roles = await context.roles(context.asker)
     await show(update, help_text(context.tr, roles.names))
 
 
@@ -266,9 +254,7 @@ async def mydata_command(update: Update, context: BashkeContext) -> None:
 
 
 async def deleteme_command(update: Update, context: BashkeContext) -> None:
-    user = update.effective_user
-    assert user is not None
-    roles = await context.roles(user.id)
+    roles = await context.roles(context.asker)
     if context.person is None and not (
         roles.moderator or roles.network_coordinator or roles.coordinator_towns
     ):
@@ -288,15 +274,13 @@ async def deleteme_command(update: Update, context: BashkeContext) -> None:
 
 
 async def confirm_erase(update: Update, context: BashkeContext) -> None:
-    user = update.effective_user
-    assert user is not None
     (answer,) = callbacks.args(update, 1)
     tr = context.tr
     if answer != "yes":
         await show(update, tr.gettext("Nothing was erased."))
         return
-    await context.services.erase_person(user.id)
-    await menus.refresh_menu(context.bot, context.services, user.id)
+    await context.services.erase_person(context.asker)
+    await menus.refresh_menu(context.bot, context.services, context.asker)
     await show(
         update,
         tr.gettext(

@@ -86,31 +86,25 @@ async def _ask(update: Update, context: BashkeContext, question: Question | None
 
 
 async def start_pressed(update: Update, context: BashkeContext) -> None:
-    user = update.effective_user
-    assert user is not None
-    survey, event = (callbacks.as_int(a) for a in callbacks.args(update, 2))
+    survey, event = callbacks.int_args(update, 2)
     question = await context.services.pulse.begin(
-        user.id, survey, event or None, context.services.clock(), context.tr.language
+        context.asker, survey, event or None, context.services.clock(), context.tr.language
     )
     await _ask(update, context, question)
 
 
 async def answer_pressed(update: Update, context: BashkeContext) -> None:
-    user = update.effective_user
-    assert user is not None
-    ask, position, value = (callbacks.as_int(a) for a in callbacks.args(update, 3))
+    ask, position, value = callbacks.int_args(update, 3)
     question = await context.services.pulse.answer(
-        user.id, ask, position, value, context.services.clock(), context.tr.language
+        context.asker, ask, position, value, context.services.clock(), context.tr.language
     )
     await _ask(update, context, question)
 
 
 async def stop_pressed(update: Update, context: BashkeContext) -> None:
-    user = update.effective_user
-    assert user is not None
-    (ask,) = (callbacks.as_int(a) for a in callbacks.args(update, 1))
+    (ask,) = callbacks.int_args(update, 1)
     if ask:
-        await context.services.pulse.stop(user.id, ask, context.services.clock())
+        await context.services.pulse.stop(context.asker, ask, context.services.clock())
     await show(update, context.tr.gettext("All right. Thank you!"))
 
 

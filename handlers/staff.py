@@ -32,10 +32,8 @@ def _role_arguments(args: list[str], command: str) -> tuple[int, str, str | None
 
 async def _require_admin(update: Update, context: BashkeContext) -> int:
     # Checked before the arguments, so a participant learns nothing from a usage message.
-    user = update.effective_user
-    assert user is not None
-    await context.services.authz.require(user.id, Permission.MANAGE_ROLES)
-    return user.id
+    await context.services.authz.require(context.asker, Permission.MANAGE_ROLES)
+    return context.asker
 
 
 async def grant_command(update: Update, context: BashkeContext) -> None:
@@ -98,13 +96,13 @@ async def staff_command(update: Update, context: BashkeContext) -> None:
 
 
 async def addtown_command(update: Update, context: BashkeContext) -> None:
-    user = update.effective_user
-    assert user is not None
-    await context.services.authz.require(user.id, Permission.MANAGE_TOWNS)
+    await context.services.authz.require(context.asker, Permission.MANAGE_TOWNS)
     args = context.args or []
     if len(args) < 3:
         raise InvalidInput(ADDTOWN_USAGE)
-    town = await context.services.towns.add_town(user.id, args[0], args[1], " ".join(args[2:]))
+    town = await context.services.towns.add_town(
+        context.asker, args[0], args[1], " ".join(args[2:])
+    )
     await show(
         update,
         context.tr.gettext("Added the partner town {town} ({timezone}).").format(

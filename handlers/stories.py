@@ -46,32 +46,26 @@ def story_html(tr: Translator, story: Story, chapter: str) -> str:
 
 
 async def story_command(update: Update, context: BashkeContext) -> None:
-    user = update.effective_user
-    assert user is not None
     if context.person is None:
         raise NotRegistered()
-    story = await context.services.stories.start(user.id)
+    story = await context.services.stories.start(context.asker)
     await ask_step(update, context, story)
 
 
 async def propose_command(update: Update, context: BashkeContext) -> None:
-    user = update.effective_user
-    assert user is not None
     if context.person is None:
         raise NotRegistered()
-    story = await context.services.stories.start(user.id, Kind.PROPOSAL)
+    story = await context.services.stories.start(context.asker, Kind.PROPOSAL)
     await ask_step(update, context, story)
 
 
 async def proposals_phase_command(update: Update, context: BashkeContext) -> None:
     """/proposals open | close — network coordinators let participants propose, or stop it."""
-    user = update.effective_user
-    assert user is not None
     args = context.args or []
-    await context.services.authz.require(user.id, Permission.COORDINATE, None)
+    await context.services.authz.require(context.asker, Permission.COORDINATE, None)
     if args not in (["open"], ["close"]):
         raise InvalidInput(N_("Usage: /proposals open or /proposals close"))
-    await context.services.stories.set_proposals_phase(user.id, args == ["open"])
+    await context.services.stories.set_proposals_phase(context.asker, args == ["open"])
     tr = context.tr
     await show(
         update,
@@ -165,10 +159,8 @@ async def ask_step(update: Update, context: BashkeContext, story: Story) -> None
 
 
 async def choose_chapter(update: Update, context: BashkeContext) -> None:
-    user = update.effective_user
-    assert user is not None
-    chapter_id = callbacks.as_int(callbacks.args(update, 1)[0])
-    story = await context.services.stories.set_chapter(user.id, chapter_id)
+    chapter_id = callbacks.int_args(update, 1)[0]
+    story = await context.services.stories.set_chapter(context.asker, chapter_id)
     await ask_step(update, context, story)
 
 
@@ -211,10 +203,8 @@ async def choose_anonymity(update: Update, context: BashkeContext) -> None:
 
 
 async def send_story(update: Update, context: BashkeContext) -> None:
-    user = update.effective_user
-    assert user is not None
     callbacks.args(update, 0)
-    await context.services.stories.submit(user.id)
+    await context.services.stories.submit(context.asker)
     await show(
         update,
         context.tr.gettext(
@@ -224,26 +214,20 @@ async def send_story(update: Update, context: BashkeContext) -> None:
 
 
 async def rewrite_story(update: Update, context: BashkeContext) -> None:
-    user = update.effective_user
-    assert user is not None
     callbacks.args(update, 0)
-    story = await context.services.stories.clear_text(user.id)
+    story = await context.services.stories.clear_text(context.asker)
     await ask_step(update, context, story)
 
 
 async def drop_story(update: Update, context: BashkeContext) -> None:
-    user = update.effective_user
-    assert user is not None
     callbacks.args(update, 0)
-    await context.services.stories.discard(user.id)
+    await context.services.stories.discard(context.asker)
     await show(update, context.tr.gettext("Stopped. Nothing was saved."))
 
 
 async def cancel_command(update: Update, context: BashkeContext) -> None:
     """/cancel outside a conversation: drop an unfinished story, if there is one."""
-    user = update.effective_user
-    assert user is not None
-    dropped = await context.services.stories.discard(user.id)
+    dropped = await context.services.stories.discard(context.asker)
     tr = context.tr
     await show(
         update,
@@ -261,11 +245,9 @@ async def queue_command(update: Update, context: BashkeContext) -> None:
 
 
 async def show_queue(update: Update, context: BashkeContext, note: str = "") -> None:
-    user = update.effective_user
-    assert user is not None
     services = context.services
     tr = context.tr
-    story, waiting = await services.stories.queue(user.id)
+    story, waiting = await services.stories.queue(context.asker)
     prefix = note + "\n\n" if note else ""
     if story is None:
         await show(update, prefix + tr.gettext("The queue is empty. Thank you!"))
@@ -287,18 +269,14 @@ async def show_queue(update: Update, context: BashkeContext, note: str = "") -> 
 
 
 async def approve(update: Update, context: BashkeContext) -> None:
-    user = update.effective_user
-    assert user is not None
-    story_id = callbacks.as_int(callbacks.args(update, 1)[0])
-    await context.services.stories.approve(user.id, story_id)
+    story_id = callbacks.int_args(update, 1)[0]
+    await context.services.stories.approve(context.asker, story_id)
     await show_queue(update, context, note=context.tr.gettext("Approved."))
 
 
 async def ask_reason(update: Update, context: BashkeContext) -> None:
-    user = update.effective_user
-    assert user is not None
-    story_id = callbacks.as_int(callbacks.args(update, 1)[0])
-    await context.services.authz.require(user.id, Permission.MODERATE)
+    story_id = callbacks.int_args(update, 1)[0]
+    await context.services.authz.require(context.asker, Permission.MODERATE)
     tr = context.tr
     rows: list[list[Button]] = [
         [(tr.gettext(label), callbacks.encode("modno", story_id, reason.value))]
@@ -308,10 +286,8 @@ async def ask_reason(update: Update, context: BashkeContext) -> None:
 
 
 async def reject(update: Update, context: BashkeContext) -> None:
-    user = update.effective_user
-    assert user is not None
     story_id, reason = callbacks.args(update, 2)
-    await context.services.stories.reject(user.id, callbacks.as_int(story_id), reason)
+    await context.services.stories.reject(context.asker, callbacks.as_int(story_id), reason)
     await show_queue(update, context, note=context.tr.gettext("Rejected."))
 
 

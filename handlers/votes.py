@@ -84,15 +84,13 @@ async def show_round(
     known: Voted | None = None,
 ) -> None:
     """A proposal of the round; ``known`` is the round and the voter's choices when just read."""
-    user = update.effective_user
-    assert user is not None
     if context.person is None:
         raise NotRegistered()
     services = context.services
     tr = context.tr
     if known is None:
         voting_round = await services.votes.get_round(round_id)
-        mine = await services.votes.my_choices(user.id, round_id)
+        mine = await services.votes.my_choices(context.asker, round_id)
     else:
         voting_round, mine = known.round, known.choices
     if not voting_round.proposals:
@@ -140,16 +138,14 @@ async def show_round(
 
 
 async def open_round_card(update: Update, context: BashkeContext) -> None:
-    round_id, index = (callbacks.as_int(a) for a in callbacks.args(update, 2))
+    round_id, index = callbacks.int_args(update, 2)
     await show_round(update, context, round_id, index)
 
 
 async def cast(update: Update, context: BashkeContext) -> None:
-    user = update.effective_user
-    assert user is not None
     round_id, proposal_id, choice = callbacks.args(update, 3)
     voted = await context.services.votes.vote(
-        user.id, callbacks.as_int(round_id), callbacks.as_int(proposal_id), choice
+        context.asker, callbacks.as_int(round_id), callbacks.as_int(proposal_id), choice
     )
     voting_round = voted.round
     index = next(i for i, p in enumerate(voting_round.proposals) if p.id == int(proposal_id))
@@ -244,7 +240,7 @@ async def results_command(update: Update, context: BashkeContext) -> None:
 async def show_results(update: Update, context: BashkeContext) -> None:
     chat = update.effective_chat
     assert chat is not None
-    round_id = callbacks.as_int(callbacks.args(update, 1)[0])
+    round_id = callbacks.int_args(update, 1)[0]
     services = context.services
     tr = context.tr
     voting_round = await services.votes.get_round(round_id)
@@ -288,10 +284,8 @@ async def manual_command(update: Update, context: BashkeContext) -> None:
 
 async def addproposal_command(update: Update, context: BashkeContext) -> None:
     """/addproposal CHAPTER_NUMBER Title | Text — one message, for coordinators."""
-    user = update.effective_user
-    assert user is not None
     services = context.services
-    await context.services.authz.require_coordinator(user.id)
+    await context.services.authz.require_coordinator(context.asker)
     text = (update.message.text or "") if update.message else ""
     body = text.partition(" ")[2]
     number, _, rest = body.strip().partition(" ")
@@ -308,7 +302,7 @@ async def addproposal_command(update: Update, context: BashkeContext) -> None:
             ),
             chapters="; ".join(f"{i}. {escape(t)}" for i, (_, t) in enumerate(chapters, 1)),
         )
-    await services.votes.add_proposal(user.id, chapters[chapter - 1][0], title, proposal)
+    await services.votes.add_proposal(context.asker, chapters[chapter - 1][0], title, proposal)
     await show(
         update, context.tr.gettext("The proposal is added. Put it to a vote with /newround.")
     )
@@ -316,10 +310,8 @@ async def addproposal_command(update: Update, context: BashkeContext) -> None:
 
 async def newround_command(update: Update, context: BashkeContext) -> None:
     """/newround HOURS Title — a vote on every proposal not already being voted on."""
-    user = update.effective_user
-    assert user is not None
     services = context.services
-    await services.authz.require(user.id, Permission.COORDINATE, None)
+    await services.authz.require(context.asker, Permission.COORDINATE, None)
     args = context.args or []
     hours = whole_number(args[0], 1, 24 * 60) if args else None
     if hours is None or len(args) < 2:
@@ -334,7 +326,7 @@ async def newround_command(update: Update, context: BashkeContext) -> None:
         raise InvalidInput(N_("There are no proposals to vote on. Add one with /addproposal."))
     closes = services.clock() + timedelta(hours=hours)
     voting_round = await services.votes.open_round(
-        user.id, " ".join(args[1:]), [p.id for p in proposals], closes
+        context.asker, " ".join(args[1:]), [p.id for p in proposals], closes
     )
     link = DeepLink(deeplinks.VOTE, voting_round.id).payload()
     await show(
@@ -348,22 +340,20 @@ async def newround_command(update: Update, context: BashkeContext) -> None:
 
 async def chapter_command(update: Update, context: BashkeContext) -> None:
     """/chapter add SLUG Title, or /chapter title NUMBER LANGUAGE Title (network coordinators)."""
-    user = update.effective_user
-    assert user is not None
     services = context.services
-    await services.authz.require(user.id, Permission.COORDINATE, None)
+    await services.authz.require(context.asker, Permission.COORDINATE, None)
     args = context.args or []
     tr = context.tr
     chapters = await services.stories.chapters(tr.language, services.config.default_language)
     if len(args) >= 3 and args[0] == "add":
-        await services.towns.add_chapter(user.id, args[1], tr.language, " ".join(args[2:]))
+        await services.towns.add_chapter(context.asker, args[1], tr.language, " ".join(args[2:]))
     elif (
         len(args) >= 4
         and args[0] == "title"
         and (number := whole_number(args[1], 1, len(chapters))) is not None
     ):
         await services.towns.set_chapter_title(
-            user.id, chapters[number - 1][0], args[2], " ".join(args[3:])
+            context.asker, chapters[number - 1][0], args[2], " ".join(args[3:])
         )
     else:
         raise InvalidInput(
