@@ -82,6 +82,11 @@ def set_up(level: str, stream: TextIO | None = None) -> None:
     chosen = logging.getLevelNamesMapping().get(name, logging.INFO)
     root = logging.getLogger()
     root.setLevel(chosen)
+    # Set up again (the CLI run twice in one process, as tests do): one handler of ours, not two.
+    for old in [
+        h for h in root.handlers if isinstance(h.filters[0] if h.filters else None, Redactor)
+    ]:
+        root.removeHandler(old)
     root.addHandler(handler(stream))
     for library, lowest in LIBRARY_LEVELS.items():
         logging.getLogger(library).setLevel(max(lowest, chosen))
