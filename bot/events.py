@@ -50,6 +50,16 @@ class Scope(StrEnum):
     INTERNATIONAL = "international"
 
 
+class RegistrationStatus(StrEnum):
+    REGISTERED = "registered"
+    WAITLISTED = "waitlisted"
+
+
+class EventStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
 class Outcome(StrEnum):
     REGISTERED = "registered"
     WAITLISTED = "waitlisted"
@@ -184,7 +194,7 @@ def _event(row: Any) -> Event:
         registration_deadline=from_db_time(deadline) if deadline else None,
         reminder_minutes=tuple(int(m) for m in row["reminder_minutes"].split(",") if m),
         checkin_code=row["checkin_code"],
-        cancelled=row["status"] == "cancelled",
+        cancelled=row["status"] == EventStatus.CANCELLED,
         registered=row["registered"],
         waitlisted=row["waitlisted"],
         fill_alerted=row["fill_alerted"],
@@ -367,7 +377,7 @@ class EventService:
             moved = replace(event, starts_at=starts_at, ends_at=ends_at)
             notices: list[Queued] = []
             for person_id, status in await self._people_on(tx, event_id):
-                if status == "registered":
+                if status == RegistrationStatus.REGISTERED:
                     notices += self._reminders(moved, person_id)
                 notices.append(
                     Queued(
@@ -566,16 +576,16 @@ class EventService:
             if not row["known"]:
                 raise NotRegistered()
             event, current = _event(row), row["current"]
-            if current == "registered":
+            if current == RegistrationStatus.REGISTERED:
                 return Joined(Outcome.ALREADY_REGISTERED, event, current)
             if not event.is_open(self.clock()):
                 return Joined(Outcome.CLOSED, event, current)
             has_seat = event.seats_left is None or event.seats_left > 0
-            if current == "waitlisted" and not has_seat:
+            if current == RegistrationStatus.WAITLISTED and not has_seat:
                 return Joined(Outcome.ALREADY_WAITLISTED, event, current)
             if not has_seat and not waitlist:
                 return Joined(Outcome.FULL, event, current)
-            status = "registered" if has_seat else "waitlisted"
+            status = RegistrationStatus.REGISTERED if has_seat else RegistrationStatus.WAITLISTED
             event = await self._register(
                 tx,
                 event,
@@ -583,7 +593,7 @@ class EventService:
                 display_name[:64],
                 status,
                 replace_existing=current is not None,
-                was_waitlisted=current == "waitlisted",
+                was_waitlisted=current == RegistrationStatus.WAITLISTED,
             )
             return Joined(Outcome.REGISTERED if has_seat else Outcome.WAITLISTED, event, status)
 
@@ -602,7 +612,7 @@ class EventService:
                 (event_id, telegram_id),
             )
             await self._outbox.cancel(tx, event.subject, kind=REMINDER, chat_id=telegram_id)
-            if status == "registered" and not event.cancelled:
+            if status == RegistrationStatus.REGISTERED and not event.cancelled:
                 await self._promote_from_waitlist(tx, event_id)
             return True
 
@@ -625,7 +635,7 @@ class EventService:
             )
             if row is not None and row["checked_in_at"]:
                 return Outcome.ALREADY_CHECKED_IN
-            if row is None or row["status"] == "waitlisted":
+            if row is None or row["status"] == RegistrationStatus.WAITLISTED:
                 if event.seats_left is not None and event.seats_left <= 0:
                     return Outcome.FULL
                 await self._register(
@@ -633,7 +643,7 @@ class EventService:
                     event,
                     telegram_id,
                     display_name[:64],
-                    "registered",
+                    RegistrationStatus.REGISTERED,
                     replace_existing=row is not None,
                     was_waitlisted=row is not None,
                     reminders=False,
@@ -652,7 +662,7 @@ class EventService:
         event: Event,
         telegram_id: int,
         display_name: str,
-        status: str,
+        status: RegistrationStatus,
         *,
         replace_existing: bool,
         was_waitlisted: bool,
@@ -673,7 +683,7 @@ class EventService:
                 (event.id, telegram_id, status, display_name, to_db_time(self.clock())),
             )
         waitlisted = event.waitlisted - int(was_waitlisted)
-        if status == "waitlisted":
+        if status == RegistrationStatus.WAITLISTED:
             return replace(event, waitlisted=waitlisted + 1)
         event = replace(event, registered=event.registered + 1, waitlisted=waitlisted)
         if reminders:

@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from functools import partial
 from typing import Any, Protocol
 
@@ -47,6 +48,17 @@ class OutgoingMessage:
     document: tuple[str, bytes] | None = None  # (file name, content)
     photo: bytes | None = None
     photo_id: str | None = None  # a photo Telegram already has, sent again by its file id
+
+
+class RowStatus(StrEnum):
+    """Where an outbox row stands (the column ``outbox.status``)."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
 
 
 class DeliveryError(Exception):
@@ -261,7 +273,7 @@ class Outbox:
     def renders(self, kind: str) -> bool:
         return kind in self._renderers
 
-    async def mark(self, row_id: int, status: str, error: str | None = None) -> None:
+    async def mark(self, row_id: int, status: RowStatus, error: str | None = None) -> None:
         await self._db.execute(
             "UPDATE outbox SET status = ?, last_error = ?,"
             " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE id = ?",
@@ -360,10 +372,10 @@ class Sender:
             if self._unrecorded:
                 break  # a delivery of this pass could not be recorded: pause
             if extra["expires_at"] and from_db_time(extra["expires_at"]) <= now:
-                await self.outbox.mark(row.id, "expired")
+                await self.outbox.mark(row.id, RowStatus.EXPIRED)
                 continue
             if extra["blocked_at"]:
-                await self.outbox.mark(row.id, "blocked")
+                await self.outbox.mark(row.id, RowStatus.BLOCKED)
                 continue
             busy_chats = set(self._in_flight.values())
             last = self._last_to_chat.get(row.chat_id, -1e9)
@@ -415,10 +427,10 @@ class Sender:
             message = await self.outbox.render(row, language)
         except Exception as exc:
             log.exception("outbox row %s could not be rendered", row.id)
-            await self.outbox.mark(row.id, "failed", type(exc).__name__)
+            await self.outbox.mark(row.id, RowStatus.FAILED, type(exc).__name__)
             return None
         if message is None:
-            await self.outbox.mark(row.id, "cancelled")
+            await self.outbox.mark(row.id, RowStatus.CANCELLED)
         return message
 
     async def _deliver(self, row: OutboxRow, message: OutgoingMessage) -> None:
@@ -441,23 +453,23 @@ class Sender:
         except Blocked:
 
             async def blocked() -> None:
-                await outbox.mark(row.id, "blocked")
+                await outbox.mark(row.id, RowStatus.BLOCKED)
                 await outbox.mark_blocked(row.chat_id)
 
             return blocked
         except Transient as exc:
             if row.attempts + 1 >= self.max_attempts:
-                return partial(outbox.mark, row.id, "failed", str(exc))
+                return partial(outbox.mark, row.id, RowStatus.FAILED, str(exc))
             backoff = min(300.0, 2.0 ** (row.attempts + 1))
             until = outbox.clock() + timedelta(seconds=backoff)
             return partial(outbox.postpone, row.id, until, str(exc), count_attempt=True)
         except Permanent as exc:
             log.warning("outbox row %s refused for good: %s", row.id, exc)
-            return partial(outbox.mark, row.id, "failed", str(exc))
+            return partial(outbox.mark, row.id, RowStatus.FAILED, str(exc))
         except Exception as exc:
             log.exception("outbox row %s could not be sent", row.id)
-            return partial(outbox.mark, row.id, "failed", type(exc).__name__)
-        return partial(outbox.mark, row.id, "sent")
+            return partial(outbox.mark, row.id, RowStatus.FAILED, type(exc).__name__)
+        return partial(outbox.mark, row.id, RowStatus.SENT)
 
     async def _record(self, row_id: int, outcome: Outcome) -> None:
         """Write the outcome down; if the database refuses, keep it to write later."""

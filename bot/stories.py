@@ -42,6 +42,13 @@ class Reason(StrEnum):
     OTHER = "other"
 
 
+class StoryStatus(StrEnum):
+    DRAFT = "draft"
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
 class Kind(StrEnum):
     STORY = "story"
     PROPOSAL = "proposal"  # a practice proposed for the manual; voted on once approved
@@ -67,7 +74,7 @@ class Story:
     text: str | None
     anonymous: bool | None
     signed_name: str | None
-    status: str
+    status: StoryStatus
     reject_reason: Reason | None
     submitted_at: str | None
     decided_at: str | None
@@ -101,7 +108,7 @@ def _story(row: Any) -> Story:
         text=row["text"],
         anonymous=None if row["anonymous"] is None else bool(row["anonymous"]),
         signed_name=row["signed_name"],
-        status=row["status"],
+        status=StoryStatus(row["status"]),
         reject_reason=Reason(row["reject_reason"]) if row["reject_reason"] else None,
         submitted_at=row["submitted_at"],
         decided_at=row["decided_at"],
@@ -250,7 +257,7 @@ class StoryService:
                 " ORDER BY status = 'draft' DESC, id DESC LIMIT 1",
                 (author_id,),
             )
-            if row is not None and row["status"] == "pending":
+            if row is not None and row["status"] == StoryStatus.PENDING:
                 return _story(row)
             if row is None:
                 raise NotFound(N_("There is no story waiting to be sent. Start one with /story."))
@@ -303,24 +310,24 @@ class StoryService:
         return (None if row is None else _story(row)), int(waiting)
 
     async def approve(self, moderator_id: int, story_id: int) -> Story:
-        return await self._decide(moderator_id, story_id, "approved", None)
+        return await self._decide(moderator_id, story_id, StoryStatus.APPROVED, None)
 
     async def reject(self, moderator_id: int, story_id: int, reason: str) -> Story:
         try:
             why = Reason(reason)
         except ValueError:
             raise InvalidInput() from None
-        return await self._decide(moderator_id, story_id, "rejected", why)
+        return await self._decide(moderator_id, story_id, StoryStatus.REJECTED, why)
 
     async def _decide(
-        self, moderator_id: int, story_id: int, status: str, reason: Reason | None
+        self, moderator_id: int, story_id: int, status: StoryStatus, reason: Reason | None
     ) -> Story:
         now = to_db_time(self._clock())
         async with self._db.transaction() as tx:
             # The role too is checked inside the change: one revoked meanwhile decides nothing.
             await self._authz.require(moderator_id, Permission.MODERATE, tx=tx)
             row = await tx.fetchone("SELECT * FROM stories WHERE id = ?", (story_id,))
-            if row is None or row["status"] == "draft":
+            if row is None or row["status"] == StoryStatus.DRAFT:
                 raise NotFound(N_("That story does not exist (any more)."))
             # Only the first of two moderators tapping at once changes the row.
             changed = await tx.execute(
@@ -330,7 +337,7 @@ class StoryService:
             )
             if not changed:
                 raise AlreadyDecided()
-            action = "approve" if status == "approved" else "reject"
+            action = "approve" if status is StoryStatus.APPROVED else "reject"
             await tx.execute(
                 "INSERT INTO moderation_log (at, moderator_id, story_id, action, reason)"
                 " VALUES (?, ?, ?, ?, ?)",
@@ -345,7 +352,11 @@ class StoryService:
                     subject=f"story:{story_id}",
                     dedupe_key=f"decided:{story_id}",
                 )
-            if status == "approved" and row["kind"] == Kind.STORY and self.channel_id is not None:
+            if (
+                status is StoryStatus.APPROVED
+                and row["kind"] == Kind.STORY
+                and self.channel_id is not None
+            ):
                 self._outbox.enqueue(
                     tx,
                     self.channel_id,

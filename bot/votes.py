@@ -43,6 +43,11 @@ MAX_TEXT = 1500
 REMIND_BEFORE = timedelta(hours=24)
 
 
+class RoundStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
 class Choice(StrEnum):
     SUPPORT = "support"
     OPPOSE = "oppose"
@@ -100,7 +105,7 @@ def _round(row: Any, proposals: Iterable[Any]) -> Round:
         opens_at=from_db_time(row["opens_at"]),
         closes_at=from_db_time(row["closes_at"]),
         results_visible=bool(row["results_visible"]),
-        closed=row["status"] == "closed",
+        closed=row["status"] == RoundStatus.CLOSED,
         proposals=tuple(
             Proposal(p["id"], p["chapter_id"], p["title"] or "", p["text"] or "") for p in proposals
         ),
@@ -283,7 +288,7 @@ class VoteService:
     async def rounds(self, closed: bool) -> list[Round]:
         rows = await self._db.fetchall(
             "SELECT id FROM rounds WHERE status = ? ORDER BY closes_at DESC LIMIT 10",
-            ("closed" if closed else "open",),
+            (RoundStatus.CLOSED if closed else RoundStatus.OPEN,),
         )
         return [await self.get_round(row[0]) for row in rows]
 

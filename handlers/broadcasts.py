@@ -25,7 +25,7 @@ from bot.broadcasts import Audience, AudienceKind, Broadcast, BroadcastDraft
 from bot.errors import InvalidInput
 from bot.events import DATE_TIME_EXAMPLE, parse_local_time
 from bot.i18n import LANGUAGE_NAMES, N_, Translator
-from bot.outbox import OutboxRow, OutgoingMessage
+from bot.outbox import OutboxRow, OutgoingMessage, RowStatus
 from bot.roles import Role
 from bot.services import Services
 from handlers import callbacks
@@ -303,10 +303,10 @@ def progress_line(tr: Translator, broadcast: Broadcast, counts: dict[str, int]) 
     ).format(
         id=broadcast.id,
         preview=escape(preview),
-        queued=counts.get("pending", 0),
-        sent=counts.get("sent", 0),
-        failed=counts.get("failed", 0),
-        blocked=counts.get("blocked", 0),
+        queued=counts.get(RowStatus.PENDING, 0),
+        sent=counts.get(RowStatus.SENT, 0),
+        failed=counts.get(RowStatus.FAILED, 0),
+        blocked=counts.get(RowStatus.BLOCKED, 0),
     ) + (" — " + tr.gettext("cancelled") if broadcast.cancelled else "")
 
 
@@ -319,7 +319,7 @@ async def broadcasts_command(update: Update, context: BashkeContext) -> None:
     buttons: list[list[Button]] = [
         [(tr.gettext("Cancel #{id}").format(id=b.id), callbacks.encode("bccancel", b.id))]
         for b, counts in rows
-        if counts.get("pending") and not b.cancelled
+        if counts.get(RowStatus.PENDING) and not b.cancelled
     ]
     await show(
         update,

@@ -16,7 +16,7 @@ from bot import deeplinks
 from bot import events as ev
 from bot.deeplinks import DeepLink
 from bot.errors import InvalidInput, NotFound, NotRegistered
-from bot.events import Event, Outcome, Scope
+from bot.events import Event, Outcome, RegistrationStatus, Scope
 from bot.i18n import N_, Translator
 from bot.outbox import OutboxRow, OutgoingMessage, Renderer
 from bot.services import Services
@@ -80,9 +80,9 @@ def event_text(tr: Translator, event: Event, status: str | None) -> str:
     if event.description:
         lines.append("")
         lines.append(escape(event.description))
-    if status == "registered":
+    if status == RegistrationStatus.REGISTERED:
         lines.append("\n✅ " + tr.gettext("You are registered."))
-    elif status == "waitlisted":
+    elif status == RegistrationStatus.WAITLISTED:
         lines.append("\n⏳ " + tr.gettext("You are on the waitlist."))
     return "\n".join(lines)
 
@@ -194,7 +194,10 @@ async def myevents_command(update: Update, context: BashkeContext) -> None:
     rows = [
         [
             (
-                (("✅ " if status == "registered" else "⏳ ") + _event_button(tr, event)),
+                (
+                    ("✅ " if status == RegistrationStatus.REGISTERED else "⏳ ")
+                    + _event_button(tr, event)
+                ),
                 callbacks.encode("event", event.id),
             )
         ]
@@ -425,7 +428,7 @@ def register_notices(services: Services) -> None:
         # Dropped, not sent, when the event is gone, moved past this reminder, or left.
         if event is None or event.cancelled or events.clock() >= event.starts_at:
             return None
-        if await events.status_of(event.id, row.chat_id) != "registered":
+        if await events.status_of(event.id, row.chat_id) != RegistrationStatus.REGISTERED:
             return None
         return OutgoingMessage(
             tr.gettext("⏰ Reminder: you are registered for this event.")

@@ -12,6 +12,7 @@ from telegram.ext import CommandHandler, filters
 from bot import charts
 from bot.i18n import N_, Translator
 from bot.stats import DESCRIPTIONS, Figures
+from bot.stories import StoryStatus
 from handlers.context import BashkeApp, BashkeContext
 from handlers.render import show
 
@@ -21,10 +22,10 @@ DESCRIPTION_LABELS = {
     "unsaid": N_("Prefer not to say"),
     "": N_("Not answered"),
 }
-STORY_STATES = {
-    "pending": N_("waiting for review"),
-    "approved": N_("approved"),
-    "rejected": N_("rejected"),
+STORY_STATES: dict[str, str] = {
+    StoryStatus.PENDING: N_("waiting for review"),
+    StoryStatus.APPROVED: N_("approved"),
+    StoryStatus.REJECTED: N_("rejected"),
 }
 
 

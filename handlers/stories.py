@@ -13,7 +13,7 @@ from bot.i18n import N_, Translator
 from bot.outbox import OutboxRow, OutgoingMessage
 from bot.roles import Permission
 from bot.services import Services
-from bot.stories import Kind, Reason, Step, Story
+from bot.stories import Kind, Reason, Step, Story, StoryStatus
 from handlers import callbacks
 from handlers.awaiting import awaits_text
 from handlers.context import BashkeApp, BashkeContext
@@ -359,7 +359,7 @@ def register_notices(services: Services) -> None:
 
     async def submitted(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
         story = await story_or_none(row)
-        if story is None or story.status != "pending":
+        if story is None or story.status is not StoryStatus.PENDING:
             return None  # decided already by another moderator
         if story.kind is Kind.PROPOSAL:
             return OutgoingMessage(tr.gettext("📝 A new proposal is waiting for review: /queue"))
@@ -367,7 +367,7 @@ def register_notices(services: Services) -> None:
 
     async def decided(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
         story = await story_or_none(row)
-        if story is None or story.status == "pending":
+        if story is None or story.status is StoryStatus.PENDING:
             return None
         chapter = await chapter_title(services, tr, story.chapter_id)
         reason = ""
@@ -377,12 +377,12 @@ def register_notices(services: Services) -> None:
                     "🎉 Your proposal for “{chapter}” was approved: it can now be "
                     "put to a vote. Thank you!"
                 )
-                if story.status == "approved"
+                if story.status is StoryStatus.APPROVED
                 else tr.gettext("Your proposal for “{chapter}” was not approved. Reason: {reason}.")
             )
-            if story.status != "approved":
+            if story.status is not StoryStatus.APPROVED:
                 reason = tr.gettext(REASON_LABELS[story.reject_reason or Reason.OTHER])
-        elif story.status == "approved":
+        elif story.status is StoryStatus.APPROVED:
             text = tr.gettext(
                 "🎉 Your story for “{chapter}” was approved. Thank you for "
                 "sharing it! Read it with the others: /stories"
@@ -397,7 +397,7 @@ def register_notices(services: Services) -> None:
 
     async def published(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
         story = await story_or_none(row)
-        if story is None or story.status != "approved":
+        if story is None or story.status is not StoryStatus.APPROVED:
             return None
         chapter = await chapter_title(services, tr, story.chapter_id)
         return OutgoingMessage(story_html(tr, story, chapter))
