@@ -150,8 +150,8 @@ class PeopleService:
             (telegram_id,),
         )
         pulse = await self._db.fetchall(
-            "SELECT a.survey_id, e.title AS after_event, x.position AS statement, x.answer,"
-            " x.answered_at FROM pulse_answers x JOIN pulse_asks a ON a.id = x.ask_id"
+            "SELECT a.survey_id AS survey_version, e.title AS after_event, x.position AS statement,"
+            " x.answer, x.answered_at FROM pulse_answers x JOIN pulse_asks a ON a.id = x.ask_id"
             " LEFT JOIN events e ON e.id = a.event_id WHERE a.telegram_id = ?"
             " ORDER BY x.answered_at",
             (telegram_id,),
@@ -206,6 +206,8 @@ class PeopleService:
             (str(telegram_id),),
         )
         roles = await tx.execute("DELETE FROM staff_roles WHERE telegram_id = ?", person)
+        # Their attitude pulse: every time they were asked, and their answers (cascading).
+        tx.defer("DELETE FROM pulse_asks WHERE telegram_id = ?", person)
         # Their registrations go with them (ON DELETE CASCADE), the kept stories lose the author.
         removed = await tx.execute("DELETE FROM people WHERE telegram_id = ?", person)
         return bool(removed or roles)

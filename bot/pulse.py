@@ -28,6 +28,7 @@ from bot.i18n import LANGUAGES, N_, SOURCE_LANGUAGE, Translator
 from bot.outbox import Outbox, Queued
 from bot.reports import Chart, Period, Scope, Section
 from bot.roles import Authorizer, Permission
+from bot.text import utf16_units
 
 MIN_STATEMENTS, MAX_STATEMENTS = 3, 6
 MAX_STATEMENT = 200
@@ -38,6 +39,11 @@ OFFER = "pulse_offer"
 ASK_AFTER = timedelta(hours=1)
 ASK_WITHIN = timedelta(days=7)
 DESCRIPTIONS = ("resident", "newcomer", "unsaid")
+EXPLANATION = N_(
+    "Average from 1 (strongly disagree) to 5 (strongly agree). Before: each person's first "
+    "answer, usually given when joining; after: their latest answer after an event. Groups of "
+    "fewer than {count} people, or that subtraction would reveal, are not shown."
+)
 
 
 class PulseGone(NotFound):
@@ -90,8 +96,11 @@ class GroupRow:
 @dataclass(frozen=True)
 class StatementResult:
     position: int
-    text: str
+    texts: dict[str, str]  # language -> the statement
     rows: list[GroupRow] = field(default_factory=list)
+
+    def text(self, language: str) -> str:
+        return self.texts.get(language) or self.texts[SOURCE_LANGUAGE]
 
 
 @dataclass(frozen=True)
@@ -111,21 +120,40 @@ def parse_statement(text: str) -> dict[str, str]:
         if not colon or code not in LANGUAGES or code in versions:
             raise InvalidInput(STATEMENT_USAGE)
         statement = " ".join(statement.split())
-        if not 1 <= len(statement) <= MAX_STATEMENT:
+        if not 1 <= utf16_units(statement) <= MAX_STATEMENT:  # as Telegram counts
             raise InvalidInput(
                 N_("Each statement must be 1 to {limit} characters ({language})."),
                 limit=MAX_STATEMENT,
                 language=code,
             )
         versions[code] = statement
-    if set(versions) != set(LANGUAGES):
+    missing = [code for code in LANGUAGES if code not in versions]
+    if not versions:
         raise InvalidInput(STATEMENT_USAGE)
+    if missing:
+        raise InvalidInput(MISSING_LANGUAGES, languages=", ".join(missing))
     return versions
 
 
+MISSING_LANGUAGES = N_(
+    "Nothing was added: the statement has no line for {languages}. A statement needs one line "
+    "per language:\nsq: …\nen: …\nit: …\nar: …\nuk: …"
+)
 STATEMENT_USAGE = N_(
     "Send /pulse add with the statement in every language, one line each:\n"
     "sq: …\nen: …\nit: …\nar: …\nuk: …"
+)
+
+
+# Who is to be offered the live survey after an event: checked in at an event that ended in
+# the window, not blocking the bot, and not offered it about this event yet.
+_DUE = (
+    "SELECT s.id AS survey_id, e.id AS event_id, r.telegram_id FROM pulse_surveys s"
+    " JOIN events e ON e.status = 'scheduled' AND e.ends_at BETWEEN ? AND ?"
+    " JOIN registrations r ON r.event_id = e.id AND r.checked_in_at IS NOT NULL"
+    " JOIN people p ON p.telegram_id = r.telegram_id AND p.blocked_at IS NULL"
+    " WHERE s.status = 'live' AND NOT EXISTS (SELECT 1 FROM pulse_asks a"
+    "  WHERE a.telegram_id = r.telegram_id AND a.survey_id = s.id AND a.event_id = e.id)"
 )
 
 
@@ -325,36 +353,32 @@ class PulseService:
         return None if survey is None else int(survey)
 
     async def due(self, now: datetime) -> int:
-        """Offer the survey, once, to everyone checked in at an event that ended a while ago."""
-        survey = await self._db.fetchval("SELECT id FROM pulse_surveys WHERE status = 'live'")
-        if survey is None:
-            return 0
-        # Read first, outside a change: most seconds there is nobody to ask. The dedupe key
-        # keeps a row from being queued twice, whatever runs in between.
-        rows = await self._db.fetchall(
-            "SELECT r.telegram_id, e.id AS event_id FROM events e"
-            " JOIN registrations r ON r.event_id = e.id AND r.checked_in_at IS NOT NULL"
-            " JOIN people p ON p.telegram_id = r.telegram_id AND p.blocked_at IS NULL"
-            " WHERE e.status = 'scheduled' AND e.ends_at BETWEEN ? AND ?"
-            " AND NOT EXISTS (SELECT 1 FROM pulse_asks a WHERE a.telegram_id = r.telegram_id"
-            "  AND a.survey_id = ? AND a.event_id = e.id)"
-            " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.dedupe_key ="
-            "  'pulse:' || ? || ':' || e.id || ':' || r.telegram_id)",
-            (to_db_time(now - ASK_WITHIN), to_db_time(now - ASK_AFTER), survey, survey),
-        )
-        if not rows:
+        """Offer the survey, once, to everyone checked in at an event that ended a while ago.
+
+        The offer is written down as an ask (not yet answered) in the change that queues it,
+        so a restart, or a second pass, never offers it again.
+        """
+        window = (to_db_time(now - ASK_WITHIN), to_db_time(now - ASK_AFTER))
+        # Most seconds nobody is due: a plain read says so; the change reads again.
+        if not await self._db.fetchval(f"SELECT EXISTS ({_DUE})", window):
             return 0
         async with self._db.transaction() as tx:
+            rows = await tx.fetchall(_DUE, window)
+            tx.defer_many(
+                "INSERT INTO pulse_asks (telegram_id, survey_id, event_id, asked_at)"
+                " VALUES (?, ?, ?, ?)",
+                [(r["telegram_id"], r["survey_id"], r["event_id"], to_db_time(now)) for r in rows],
+            )
             self._outbox.enqueue_all(
                 tx,
                 [
                     Queued(
                         row["telegram_id"],
                         OFFER,
-                        {"survey_id": survey, "event_id": row["event_id"]},
+                        {"survey_id": row["survey_id"], "event_id": row["event_id"]},
                         not_before=now,
                         subject=f"event:{row['event_id']}",
-                        dedupe_key=f"pulse:{survey}:{row['event_id']}:{row['telegram_id']}",
+                        dedupe_key=f"pulse:{row['survey_id']}:{row['event_id']}:{row['telegram_id']}",
                     )
                     for row in rows
                 ],
@@ -375,55 +399,55 @@ class PulseService:
     # Results ---------------------------------------------------------------------------------
 
     async def results(
-        self,
-        actor_id: int,
-        language: str,
-        start: datetime | None = None,
-        end: datetime | None = None,
+        self, actor_id: int, start: datetime | None = None, end: datetime | None = None
     ) -> PulseResults:
-        """The live survey's results within the actor's towns (all, for the network)."""
+        """The live survey's results among the actor's towns' people (everyone's, for the
+        network), from the answers given in [start, end); statements in every language."""
         roles = await self._authz.require_coordinator(actor_id)
         towns = None if roles.sees_network else sorted(roles.coordinator_towns)
-        return await self.results_in(towns, language, start, end)
+        return await self.results_in(towns, start, end)
 
     async def results_in(
         self,
         town_ids: Iterable[int] | None,
-        language: str,
         start: datetime | None = None,
         end: datetime | None = None,
     ) -> PulseResults:
-        """Results for people of ``town_ids`` (None: everyone), answers in [start, end)."""
+        """Results for the people of ``town_ids`` (None: everyone), answers in [start, end).
+
+        Before: each person's first answer to a statement (usually given when joining). After:
+        their latest answer given after an event, later than that first one. A person may be
+        in both; only the answers given in the period count, so a person whose first answer
+        came before ``start`` is in "after" only.
+        """
         survey = await self.live()
         if survey is None:
             return PulseResults(None, [])
-        towns = None if town_ids is None else list(town_ids)
         where, params = "1", []
-        if towns is not None:
+        if town_ids is not None:
+            towns = list(town_ids)
             where = f"p.town_id IN ({', '.join('?' for _ in towns)})" if towns else "0"
             params = towns
+        until = None if end is None else to_db_time(end)
         rows = await self._db.fetchall(
-            "SELECT a.telegram_id AS person, a.event_id IS NULL AS joining, a.asked_at,"
-            " x.position, x.answer, IFNULL(p.self_description, 'unsaid') AS description,"
+            "SELECT a.telegram_id AS person, a.event_id IS NOT NULL AS after_event,"
+            " x.position, x.answer, x.answered_at,"
+            " IFNULL(p.self_description, 'unsaid') AS description,"
             " IFNULL(t.name, '') AS town FROM pulse_answers x"
             " JOIN pulse_asks a ON a.id = x.ask_id"
             " JOIN people p ON p.telegram_id = a.telegram_id"
             " LEFT JOIN towns t ON t.id = p.town_id"
-            f" WHERE a.survey_id = ? AND x.answer IS NOT NULL AND {where}"
-            " AND (? IS NULL OR x.answered_at >= ?) AND (? IS NULL OR x.answered_at < ?)"
-            " ORDER BY a.asked_at",
-            (
-                survey.id,
-                *params,
-                *(to_db_time(start) if start else None,) * 2,
-                *(to_db_time(end) if end else None,) * 2,
-            ),
+            f" WHERE a.survey_id = ? AND {where}"
+            " AND (? IS NULL OR x.answered_at < ?)"
+            " ORDER BY x.answered_at, a.id",
+            (survey.id, *params, until, until),
         )
+        since = None if start is None else to_db_time(start)
         return PulseResults(
             survey.id,
             [
-                StatementResult(position, survey.text(position, language), _rows(rows, position))
-                for position in sorted(survey.statements)
+                StatementResult(position, texts, _rows(rows, position, since))
+                for position, texts in sorted(survey.statements.items())
             ],
         )
 
@@ -435,15 +459,27 @@ class _Answer:
     town: str
 
 
-def _rows(rows: list[Any], position: int) -> list[GroupRow]:
-    """Before (answers when joining) and after (each person's latest answer after an event)."""
-    before: dict[int, _Answer] = {}
-    after: dict[int, _Answer] = {}
-    for row in rows:
-        if row["position"] == position:
-            answer = _Answer(row["answer"], row["description"], row["town"])
-            # Ordered by time: the latest answer after an event is the one kept.
-            (before if row["joining"] else after)[row["person"]] = answer
+def _rows(rows: list[Any], position: int, since: str | None) -> list[GroupRow]:
+    """Each person's first answer (before) and latest later one after an event (after)."""
+    first: dict[int, Any] = {}
+    latest: dict[int, Any] = {}
+    for row in rows:  # in the order they were given
+        if row["position"] != position:
+            continue
+        if row["person"] not in first:
+            first[row["person"]] = row
+        elif row["after_event"]:
+            latest[row["person"]] = row
+
+    def answers(chosen: dict[int, Any]) -> dict[int, _Answer]:
+        return {
+            person: _Answer(row["answer"], row["description"], row["town"])
+            for person, row in chosen.items()
+            # "Prefer not to say" holds its place (a first or a latest answer) and counts as none.
+            if row["answer"] is not None and (since is None or row["answered_at"] >= since)
+        }
+
+    before, after = answers(first), answers(latest)
     result = [GroupRow("overall", "", _overall(before), _overall(after))]
     for kind in ("description", "town"):
         present = {getattr(a, kind) for a in (*before.values(), *after.values())} - {""}
@@ -462,6 +498,7 @@ def _rows(rows: list[Any], position: int) -> list[GroupRow]:
 
 
 def _overall(answers: dict[int, _Answer]) -> Figure | None:
+    # Unlike a vote's total, a handful of people's average says too much about each of them.
     if len(answers) < SMALL_GROUP:
         return None
     return _summary([a.value for a in answers.values()])
@@ -471,7 +508,7 @@ def _shown(answers: dict[int, _Answer], kind: str, order: tuple[str, ...]) -> se
     sizes: dict[str, int] = defaultdict(int)
     for answer in answers.values():
         sizes[getattr(answer, kind)] += 1
-    # People with no town are a group of their own: counted in the rule, never shown by name.
+    # People with no partner town are a group of their own: counted, never shown by name.
     return shown_groups(len(answers), dict(sizes), order) - {""}
 
 
@@ -500,7 +537,7 @@ class PulseReportSection:
         self, db: Database, scope: Scope, period: Period, tr: Translator
     ) -> Section | None:
         towns = None if scope.network else scope.town_ids
-        results = await self._pulse.results_in(towns, tr.language, period.start, period.end)
+        results = await self._pulse.results_in(towns, period.start, period.end)
         if results.survey_id is None:
             return None
         labels = {
@@ -542,12 +579,8 @@ class PulseReportSection:
                     (tr.gettext("After"), [round(r.after.agree * 100) for r in overall if r.after]),
                 ],
             )
-        summary = [f"{s.position}. {s.text}" for s in results.statements] + [
-            tr.gettext(
-                "Average from 1 (strongly disagree) to 5 (strongly agree). Before: answers "
-                "given when joining; after: each person's latest answer after an event. Groups "
-                "of fewer than {count} people, or that subtraction would reveal, are not shown."
-            ).format(count=SMALL_GROUP)
+        summary = [f"{s.position}. {s.text(tr.language)}" for s in results.statements] + [
+            tr.gettext(EXPLANATION).format(count=SMALL_GROUP)
         ]
         return Section(
             name="attitude-pulse",

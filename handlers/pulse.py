@@ -16,6 +16,7 @@ from bot.i18n import N_, Translator
 from bot.outbox import OutboxRow, OutgoingMessage
 from bot.pulse import Figure, PulseResults, Question, Survey
 from bot.services import Services
+from bot.text import visible_units
 from handlers import callbacks
 from handlers.context import BashkeApp, BashkeContext
 from handlers.render import Button, keyboard, show
@@ -30,6 +31,7 @@ INVITATION = N_(
     "and you can stop at any time. Your answers are never shown on their own; they show the "
     "network whether anything changes."
 )
+MESSAGE_LENGTH = 4096  # Telegram's, counted by bot.text.visible_units
 GROUP_LABELS = {
     "resident": N_("Residents"),
     "newcomer": N_("Newcomers or migrants"),
@@ -128,10 +130,10 @@ def _figure(tr: Translator, figure: Figure | None) -> str:
     )
 
 
-def results_text(tr: Translator, results: PulseResults) -> str:
+def results_lines(tr: Translator, results: PulseResults) -> list[str]:
     lines = [tr.gettext("<b>Results</b>: average from 1 to 5, before → after.")]
     for statement in results.statements:
-        lines.append(f"\n<b>{statement.position}. {escape(statement.text)}</b>")
+        lines.append(f"\n<b>{statement.position}. {escape(statement.text(tr.language))}</b>")
         for row in statement.rows:
             if row.kind == "overall":
                 label = tr.gettext("Everyone")
@@ -141,15 +143,19 @@ def results_text(tr: Translator, results: PulseResults) -> str:
                 label = escape(row.group)
             change = "" if row.change is None else f" ({row.change:+.1f})"
             lines.append(f"{label}: {_figure(tr, row.before)} → {_figure(tr, row.after)}{change}")
-    lines.append(
-        "\n"
-        + tr.gettext(
-            "Before: answers given when joining. After: each person's latest answer after an "
-            "event. A group is shown only with at least {count} people, and never when others "
-            "could work a smaller group out by subtraction."
-        ).format(count=SMALL_GROUP)
-    )
-    return "\n".join(lines)
+    lines.append("\n" + tr.gettext(pl.EXPLANATION).format(count=SMALL_GROUP))
+    return lines
+
+
+def messages_of(lines: list[str]) -> list[str]:
+    """Lines packed into messages within Telegram's length (many towns make a long list)."""
+    messages: list[str] = []
+    for line in lines:
+        if messages and visible_units(f"{messages[-1]}\n{line}") <= MESSAGE_LENGTH:
+            messages[-1] += "\n" + line
+        else:
+            messages.append(line)
+    return messages
 
 
 def results_chart(tr: Translator, results: PulseResults) -> bytes:
@@ -159,7 +165,8 @@ def results_chart(tr: Translator, results: PulseResults) -> bytes:
     overall = [statement.rows[0] for statement in results.statements]
     return charts.grouped_bars(
         tr.gettext("Agreeing (4 or 5), everyone"),
-        [f"{s.position}. {s.text}" for s in results.statements],
+        # Numbers, not the statements: the text lists them, and a chart cannot shape Arabic.
+        [str(s.position) for s in results.statements],
         [
             (tr.gettext("Before"), [agree(row.before) for row in overall]),
             (tr.gettext("After"), [agree(row.after) for row in overall]),
@@ -199,17 +206,16 @@ async def pulse_command(update: Update, context: BashkeContext) -> None:
         return
     if word:
         raise InvalidInput(USAGE)
-    results = await services.pulse.results(user.id, tr.language)
+    results = await services.pulse.results(user.id)
     live = await services.pulse.live()
     if live is None:
         await chat.send_message(tr.gettext("There is no survey yet.") + "\n\n" + tr.gettext(USAGE))
         return
-    await chat.send_message(
-        survey_text(tr, live, tr.gettext("The attitude pulse:"))
-        + "\n\n"
-        + results_text(tr, results)
-    )
-    await chat.send_photo(InputFile(results_chart(tr, results)))
+    heading = survey_text(tr, live, tr.gettext("The attitude pulse:"))
+    for text in messages_of([heading, "", *results_lines(tr, results)]):
+        await chat.send_message(text)
+    if any(s.rows[0].before or s.rows[0].after for s in results.statements):
+        await chat.send_photo(InputFile(results_chart(tr, results)))
 
 
 def register_notices(services: Services) -> None:

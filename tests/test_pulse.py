@@ -87,6 +87,9 @@ async def test_only_network_coordinators_write_it_and_badly_written_ones_are_ref
         with pytest.raises(NotAllowed):
             await services.pulse.add_statement(actor, statement("Mine"), now)
     missing_arabic = "\n".join(f"{c}: x" for c in ("sq", "en", "it", "uk"))
+    with pytest.raises(InvalidInput) as refused:
+        await services.pulse.add_statement(NETWORK, missing_arabic, now)
+    assert refused.value.params == {"languages": "ar"}
     for bad in (missing_arabic, statement("y" * 200), statement("ok") + "\nen: twice", "hello"):
         with pytest.raises(InvalidInput):
             await services.pulse.add_statement(NETWORK, bad, now)
@@ -135,10 +138,34 @@ async def test_asked_once_after_each_attended_event(services: Services) -> None:
     # Someone not checked in there cannot answer as if they had been.
     with pytest.raises(PulseGone):
         await services.pulse.begin(9100, survey, event, services.clock(), "en")
-    # A week later, old events are left alone.
-    services.clock.advance(days=8)
+    # What was offered is written down with the pulse, not only in the outbox: even with the
+    # outbox emptied, a restart's pass offers nothing twice.
     await services.db.execute("DELETE FROM outbox")
     assert await services.pulse.due(services.clock()) == 0
+    # A new version of the survey is offered about the same event once more.
+    for n in range(3):
+        await services.pulse.add_statement(NETWORK, statement(f"Again {n}"), services.clock())
+    await services.pulse.publish(NETWORK, services.clock())
+    assert not await services.pulse.still_offered(attendees[1], survey, event)
+    assert await services.pulse.due(services.clock()) == 3
+    # A week later, old events are left alone.
+    services.clock.advance(days=8)
+    for n in range(3):
+        await services.pulse.add_statement(NETWORK, statement(f"Late {n}"), services.clock())
+    await services.pulse.publish(NETWORK, services.clock())
+    assert await services.pulse.due(services.clock()) == 0
+
+
+async def test_someone_who_blocked_the_bot_or_left_is_not_offered_it(services: Services) -> None:
+    await live_survey(services)
+    attendees = await people(services, 3, 0)
+    await attended_event(services, attendees)
+    await services.outbox.mark_blocked(attendees[0])
+    await services.erase_person(attendees[1])
+    services.clock.advance(hours=4, minutes=30)
+    assert await services.pulse.due(services.clock()) == 1
+    offers = await services.db.fetchall("SELECT chat_id FROM outbox WHERE kind = 'pulse_offer'")
+    assert [row[0] for row in offers] == [attendees[2]]
 
 
 def rows_of(
@@ -162,8 +189,8 @@ async def test_before_and_after_with_small_groups_withheld(services: Services) -
     event = await attended_event(services, residents)
     for person in residents:
         await answer_all(services, person, survey, event, 4)
-    results = await services.pulse.results(NETWORK, "it")
-    assert results.statements[0].text == "Statement 1 (it)"
+    results = await services.pulse.results(NETWORK)
+    assert results.statements[0].text("it") == "Statement 1 (it)"
     # 5 residents and 1 newcomer: residents alone would be everyone minus the newcomer.
     assert rows_of(results) == {
         "overall": (2.0, 4.0),
@@ -182,7 +209,7 @@ async def test_before_and_after_with_small_groups_withheld(services: Services) -
     second = await attended_event(services, newcomers)
     for person in newcomers:
         await answer_all(services, person, survey, second, 0 if person == newcomers[0] else 5)
-    shown = rows_of(await services.pulse.results(NETWORK, "en"))
+    shown = rows_of(await services.pulse.results(NETWORK))
     assert shown == {
         "overall": (1.5, pytest.approx(4.45, abs=0.01)),
         "resident": (2.0, 4.0),
@@ -192,10 +219,10 @@ async def test_before_and_after_with_small_groups_withheld(services: Services) -
     }
     # A town coordinator sees their town only; a participant nothing.
     await services.staff.grant(ADMIN_ID, TOWN, "coordinator", "shkoder")
-    town = rows_of(await services.pulse.results(TOWN, "en"))
+    town = rows_of(await services.pulse.results(TOWN))
     assert town == {"overall": (1.0, 5.0), "newcomer": (1.0, 5.0), "Shkodër": (1.0, 5.0)}
     with pytest.raises(NotAllowed):
-        await services.pulse.results(residents[0], "en")
+        await services.pulse.results(residents[0])
 
 
 async def test_answers_are_in_mydata_and_go_with_deleteme(services: Services) -> None:
@@ -203,11 +230,22 @@ async def test_answers_are_in_mydata_and_go_with_deleteme(services: Services) ->
     (person,) = await people(services, 1, 0)
     await answer_all(services, person, survey, None, 3)
     data = await services.people.export(person)
-    assert [(a["statement"], a["answer"], a["after_event"]) for a in data["pulse"]] == [
-        (1, 3, None),
-        (2, 3, None),
-        (3, 3, None),
+    assert [
+        (a["survey_version"], a["statement"], a["answer"], a["after_event"]) for a in data["pulse"]
+    ] == [
+        (survey, 1, 3, None),
+        (survey, 2, 3, None),
+        (survey, 3, 3, None),
     ]
+    # After an event: its title says which.
+    event = await attended_event(services, [person])
+    await answer_all(services, person, survey, event, 0)
+    data = await services.people.export(person)
+    assert {(a["statement"], a["answer"], a["after_event"]) for a in data["pulse"][3:]} == {
+        (1, None, "Supper"),
+        (2, None, "Supper"),
+        (3, None, "Supper"),
+    }
     await services.erase_person(person)
     assert await services.db.fetchval("SELECT COUNT(*) FROM pulse_answers") == 0
     assert await services.db.fetchval("SELECT COUNT(*) FROM pulse_asks") == 0
@@ -231,3 +269,54 @@ async def test_the_funder_report_carries_the_pulse(services: Services) -> None:
     assert ["1", "Residents", "2.0", "5.0", "+3.0"] in section.rows
     assert [1, "Newcomers or migrants", "2.0", "5.0", "+3.0"] in section.csv_rows
     assert section.chart is not None and section.chart.series[1][1] == [100, 100, 100]
+
+
+async def test_before_is_the_first_answer_and_a_period_counts_its_own_answers(
+    services: Services,
+) -> None:
+    survey = await live_survey(services)
+    joined = await people(services, 5, 0)  # skipped the offer when joining
+    first = await attended_event(services, joined)
+    for person in joined:
+        await answer_all(services, person, survey, first, 2)
+    results = await services.pulse.results(NETWORK)
+    assert rows_of(results)["overall"] == (2.0, None)  # a first answer is a "before"
+
+    services.clock.advance(days=30)
+    middle = services.clock()
+    second = await attended_event(services, joined)
+    for person in joined:
+        await answer_all(services, person, survey, second, 4)
+    assert rows_of(await services.pulse.results(NETWORK))["overall"] == (2.0, 4.0)
+    # Answers given in a period: the first answers came before it.
+    later = await services.pulse.results(NETWORK, start=middle)
+    assert rows_of(later)["overall"] == (None, 4.0)
+    earlier = await services.pulse.results(NETWORK, end=middle)
+    assert rows_of(earlier)["overall"] == (2.0, None)
+    # A latest "prefer not to say" is no answer: four people are too few to show.
+    services.clock.advance(days=1)
+    third = await attended_event(services, joined[:1])
+    await answer_all(services, joined[0], survey, third, 0)
+    assert rows_of(await services.pulse.results(NETWORK))["overall"] == (2.0, None)
+
+
+async def test_unsaid_and_no_town_count_in_the_rule_without_being_shown_by_name(
+    services: Services,
+) -> None:
+    survey = await live_survey(services)
+    residents = await people(services, 6, 0)
+    for person in residents:
+        await answer_all(services, person, survey, None, 3)
+    # Two people who said nothing about themselves and chose no partner town.
+    for person in (9990, 9991):
+        await services.people.give_consent(person, "en")
+        await answer_all(services, person, survey, None, 1)
+    rows = rows_of(await services.pulse.results(NETWORK))
+    # 8 in all: residents (6) would leave 2 by subtraction, so they are withheld too; so is
+    # Bari (6 of 8) beside the 2 without a town.
+    assert rows == {
+        "overall": (2.5, None),
+        "resident": (None, None),
+        "unsaid": (None, None),
+        "Bari": (None, None),
+    }
