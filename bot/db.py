@@ -61,6 +61,13 @@ def _new_private_file(target: Path) -> None:
     """Create ``target`` for its owner only; never through a symlink, never over a file."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise DatabaseFileError(
+            f"cannot back up to {target}: {target.parent} is not a folder"
+        ) from None
+    except OSError as exc:
+        raise DatabaseFileError(f"cannot back up to {target}: {exc.strerror or exc}") from None
+    try:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
         os.close(os.open(target, flags, PRIVATE))
     except FileExistsError:
@@ -223,12 +230,21 @@ class Database:
         one pointing nowhere) is refused, so a backup cannot be made to overwrite another file.
         """
         _new_private_file(target)
-        destination = sqlite3.connect(target, check_same_thread=False)
         try:
-            async with self._lock:
-                await self.conn.backup(destination)
-        finally:
-            destination.close()
+            destination = sqlite3.connect(target, check_same_thread=False)
+            try:
+                async with self._lock:
+                    await self.conn.backup(destination)
+            finally:
+                destination.close()
+        except BaseException as exc:
+            # A full disk, or an interrupted copy: no half copy to be taken for a backup later
+            # (and in the way of the next try, which never writes over a file).
+            for leftover in (target, target.with_name(target.name + "-journal")):
+                leftover.unlink(missing_ok=True)
+            if isinstance(exc, sqlite3.Error):
+                raise DatabaseFileError(f"cannot back up to {target}: {exc}") from None
+            raise
 
     async def schema_version(self) -> int:
         exists = await self.fetchval(

@@ -44,7 +44,11 @@ class Redactor(logging.Filter):
         return TOKEN_SHAPE.sub(REDACTED, text)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:  # a log call whose arguments do not fit its message
+            # logging's own fallback would print the raw arguments, secrets and all.
+            message = f"{record.msg} (arguments that do not fit: {record.args!r})"
         error = record.exc_info[1] if record.exc_info else None
         if error is not None and type(error).__module__.split(".")[0] in OUTSIDE_ERRORS:
             # Telegram or the network said no (a 401, a 409, no connection): what it said is

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,7 @@ async def test_pragmas_are_set(tmp_path: Path) -> None:
         assert (await db.fetchval("PRAGMA foreign_keys")) == 1
         assert (await db.fetchval("PRAGMA synchronous")) == 1  # NORMAL
         assert (await db.fetchval("PRAGMA busy_timeout")) == 5000
+        assert (await db.fetchval("PRAGMA secure_delete")) == 1
 
 
 async def test_migrations_apply_in_order_once(tmp_path: Path) -> None:
@@ -178,6 +180,21 @@ async def test_ballots_cast_before_the_counts_existed_are_counted(tmp_path: Path
         ]
 
 
+@pytest.fixture
+def secure_delete_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every new connection starts with ``secure_delete`` off, as with python.org's and
+    macOS's SQLite (Debian's is built with it on): the bot must not rely on its build."""
+    real = sqlite3.connect
+
+    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        conn: sqlite3.Connection = real(*args, **kwargs)
+        conn.execute("PRAGMA secure_delete = OFF")
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+
+
+@pytest.mark.usefixtures("secure_delete_off_by_default")
 async def test_deleted_text_leaves_no_bytes_in_the_file_after_a_checkpoint(tmp_path: Path) -> None:
     path = tmp_path / "erase.sqlite3"
     secret = "Mirela-Xhaferi-lives-at-Rruga-13"

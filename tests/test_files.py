@@ -4,7 +4,10 @@ a backup never goes through a symlink; a path that cannot be used is one clear l
 from __future__ import annotations
 
 import os
+import resource
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -111,3 +114,39 @@ def test_a_path_that_cannot_be_used_is_one_line(
     assert code != 0
     assert err.startswith("database error: ") and err.count("\n") == 1, err
     assert "Traceback" not in err
+    assert "exists" not in err, err  # the folder is the trouble, not a file in the way
+
+
+@contextmanager
+def file_size_limit(size: int) -> Iterator[None]:
+    """No file of this process may grow past ``size`` bytes: a disk that fills up. (Python
+    ignores SIGXFSZ, so a write beyond it fails with EFBIG instead of killing the process.)"""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+
+
+def test_a_backup_that_runs_out_of_space_is_one_line_and_leaves_no_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BOT_TOKEN", TOKEN)
+    database = tmp_path / "bashke.sqlite3"
+    monkeypatch.setenv("BASHKE_DATABASE", str(database))
+    assert main(["migrate"]) == 0
+    target = tmp_path / "backup.sqlite3"
+    # Room for the database's shared-memory file, not for a copy of the database.
+    assert database.stat().st_size > 128 * 1024
+    capsys.readouterr()
+
+    with file_size_limit(64 * 1024):
+        code = main(["backup", str(target)])
+
+    err = capsys.readouterr().err
+    assert code != 0
+    assert err.startswith("database error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    # No half copy left to be taken for a backup, or to make the next try refuse.
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("backup")) == []

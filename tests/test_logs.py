@@ -112,3 +112,23 @@ def test_third_party_loggers_stay_above_debug(monkeypatch: pytest.MonkeyPatch) -
     for name in ("telegram", "telegram.ext", "httpx", "httpcore", "aiosqlite", "apscheduler"):
         assert logging.getLogger(name).getEffectiveLevel() >= logging.INFO, name
     assert logging.getLogger("httpx").getEffectiveLevel() >= logging.WARNING
+
+
+def test_a_log_call_with_wrong_arguments_neither_fails_nor_leaks(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A library's log call whose arguments do not fit its message is still written, redacted,
+    and the code that made it goes on (logging's own fallback would print the arguments)."""
+    monkeypatch.setenv("BOT_TOKEN", TOKEN)
+    stream = io.StringIO()
+    handler = logs.handler(stream)
+    logger = logging.getLogger("tests.redaction.unfit")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("calling %s with %s", f"http://127.0.0.1:1/bot{TOKEN}/getMe")
+    finally:
+        logger.removeHandler(handler)
+    written = stream.getvalue() + capsys.readouterr().err
+    assert "calling" in written and "[redacted]" in written
+    assert TOKEN.split(":")[1] not in written
