@@ -27,7 +27,7 @@ from bench._bot_process import bashke_config
 from bench.table import Figure, ratio
 from bot.config import DEFAULT_MAX_CONCURRENT_UPDATES, Config
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Catalogs
-from handlers.onboarding import SELF_DESCRIPTIONS
+from bot.people import DESCRIPTION_OF_ONE, SelfDescription
 from tests.botapi import BotApiDouble
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -77,7 +77,7 @@ def crowd(first_id: int, count: int) -> list[Person]:
             first_id + i,
             LANGUAGES[i % len(LANGUAGES)],
             TOWNS[i % len(TOWNS)],
-            SELF_DESCRIPTIONS[i % len(SELF_DESCRIPTIONS)][1],
+            DESCRIPTION_OF_ONE[list(SelfDescription)[i % len(SelfDescription)]],
         )
         for i in range(count)
     ]

@@ -47,9 +47,9 @@ from bench.table import Figure, growth_label, ratio
 from bot.config import DEFAULT_MAX_CONCURRENT_UPDATES, Config
 from bot.db import Database, utcnow
 from bot.events import MAX_CAPACITY, EventDraft, Outcome, Scope
+from bot.people import DESCRIPTION_OF_ONE, SelfDescription
 from bot.services import Services
 from handlers.events import EVENTS_PER_PAGE, OUTCOME_TEXT
-from handlers.onboarding import SELF_DESCRIPTIONS
 from tests.botapi import BotApiDouble
 
 COORDINATOR_ID = 901
@@ -158,7 +158,7 @@ class Setup:
 
     async def _fill(self, services: Services) -> Ids:
         towns = {town.name: town.id for town in await services.towns.list_towns()}
-        descriptions = {label: value for value, label in SELF_DESCRIPTIONS}
+        descriptions = {DESCRIPTION_OF_ONE[value]: value for value in SelfDescription}
         for p in self.people:
             await services.people.give_consent(p.telegram_id, p.language)
             await services.people.set_town(p.telegram_id, towns[p.town])

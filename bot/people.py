@@ -31,6 +31,22 @@ class SelfDescription(StrEnum):
     UNSAID = "unsaid"
 
 
+# The words for the enum, once: one person's answer, and a group of people in a figure
+# ("" for people who did not answer). Translated where shown.
+DESCRIPTION_OF_ONE: dict[str, str] = {
+    SelfDescription.RESIDENT: N_("Resident"),
+    SelfDescription.NEWCOMER: N_("Newcomer or migrant"),
+    SelfDescription.UNSAID: N_("Prefer not to say"),
+    "": N_("Not answered"),
+}
+DESCRIPTION_OF_GROUP: dict[str, str] = {
+    SelfDescription.RESIDENT: N_("Residents"),
+    SelfDescription.NEWCOMER: N_("Newcomers or migrants"),
+    SelfDescription.UNSAID: N_("Prefer not to say"),
+    "": N_("Not answered"),
+}
+
+
 @dataclass(frozen=True)
 class Person:
     telegram_id: int

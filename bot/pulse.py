@@ -26,6 +26,7 @@ from bot.disclosure import SMALL_GROUP, shown_groups
 from bot.errors import InvalidInput, NotFound, NotRegistered
 from bot.i18n import LANGUAGES, N_, SOURCE_LANGUAGE, Translator
 from bot.outbox import Outbox, Queued
+from bot.people import DESCRIPTION_OF_GROUP
 from bot.reports import Chart, Period, Scope, Section
 from bot.roles import Authorizer, Permission
 from bot.text import utf16_units
@@ -540,11 +541,6 @@ class PulseReportSection:
         results = await self._pulse.results_in(towns, period.start, period.end)
         if results.survey_id is None:
             return None
-        labels = {
-            "resident": tr.gettext("Residents"),
-            "newcomer": tr.gettext("Newcomers or migrants"),
-            "unsaid": tr.gettext("Prefer not to say"),
-        }
         header = [
             tr.gettext("Statement"),
             tr.gettext("Group"),
@@ -559,7 +555,7 @@ class PulseReportSection:
                 group = (
                     tr.gettext("Everyone")
                     if row.kind == "overall"
-                    else (labels.get(row.group, row.group))
+                    else (tr.gettext(DESCRIPTION_OF_GROUP.get(row.group, row.group)))
                 )
                 before, after = _mean(row.before), _mean(row.after)
                 change = "" if row.change is None else f"{row.change:+.1f}"

@@ -38,18 +38,13 @@ from bot.clock import Clock
 from bot.db import Database, from_db_time, to_db_time
 from bot.errors import InvalidInput, NotAllowed
 from bot.i18n import N_, Catalogs, Translator
+from bot.people import DESCRIPTION_OF_GROUP
 from bot.roles import Authorizer
 
 MAX_YEARS = 3
 CHUNK = 10_000  # people per query: a few milliseconds each
 DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 DESCRIPTIONS = ("resident", "newcomer", "unsaid", "")
-DESCRIPTION_LABELS = {
-    "resident": N_("Residents"),
-    "newcomer": N_("Newcomers or migrants"),
-    "unsaid": N_("Prefer not to say"),
-    "": N_("Not answered"),
-}
 USAGE = N_(
     "Usage: /report FROM TO, with the dates as YYYY-MM-DD, for example "
     "/report 2026-01-01 2026-06-30. The report covers both days."
@@ -574,7 +569,7 @@ def _events_section(tr: Translator, f: Figures) -> Section:
 
 
 def _participants_section(tr: Translator, f: Figures) -> Section:
-    labels = [tr.gettext(DESCRIPTION_LABELS[d]) for d in DESCRIPTIONS]
+    labels = [tr.gettext(DESCRIPTION_OF_GROUP[d]) for d in DESCRIPTIONS]
     rows: list[list[str | int]] = [
         [_town(tr, t.town), *(t.by_description[d] for d in DESCRIPTIONS), t.total, t.joined]
         for t in f.participants

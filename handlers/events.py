@@ -19,6 +19,7 @@ from bot.errors import InvalidInput, NotFound, NotRegistered
 from bot.events import Event, Outcome, RegistrationStatus, Scope
 from bot.i18n import N_, Translator
 from bot.outbox import OutboxRow, OutgoingMessage, Renderer
+from bot.people import DESCRIPTION_OF_ONE
 from bot.services import Services
 from handlers import callbacks
 from handlers.context import BashkeApp, BashkeContext
@@ -38,12 +39,6 @@ OUTCOME_TEXT: dict[Outcome, str] = {
     Outcome.CLOSED: N_("Registration for this event is closed."),
     Outcome.CHECKED_IN: N_("Welcome! You are checked in."),
     Outcome.ALREADY_CHECKED_IN: N_("You are already checked in. Enjoy!"),
-}
-SELF_DESCRIPTION_LABELS = {
-    "resident": N_("Resident"),
-    "newcomer": N_("Newcomer or migrant"),
-    "unsaid": N_("Prefer not to say"),
-    "": N_("Not answered"),
 }
 
 
@@ -313,7 +308,7 @@ async def attendance(update: Update, context: BashkeContext) -> None:
         ]
         lines.append("\n" + tr.gettext("By self-description:"))
         lines += [
-            f"• {tr.gettext(SELF_DESCRIPTION_LABELS.get(key, key))}: {n}"
+            f"• {tr.gettext(DESCRIPTION_OF_ONE.get(key, key))}: {n}"
             for key, n in sorted(report.by_description.items())
         ]
         lines.append("\n" + tr.gettext("Who came:") + " " + escape(", ".join(report.names)))

@@ -16,7 +16,7 @@ from bot import deeplinks
 from bot.commands import commands_for
 from bot.errors import InvalidInput, NotRegistered
 from bot.i18n import LANGUAGE_NAMES, N_, Translator
-from bot.people import SelfDescription
+from bot.people import DESCRIPTION_OF_ONE, SelfDescription
 from bot.roles import Role
 from handlers import callbacks, links, menus, pulse
 from handlers.context import BashkeApp, BashkeContext
@@ -24,11 +24,6 @@ from handlers.render import Button, keyboard, show
 
 TOWNS_PER_PAGE = 8
 PENDING_LINK = "pending_link"
-SELF_DESCRIPTIONS: tuple[tuple[SelfDescription, str], ...] = (
-    (SelfDescription.RESIDENT, N_("Resident")),
-    (SelfDescription.NEWCOMER, N_("Newcomer or migrant")),
-    (SelfDescription.UNSAID, N_("Prefer not to say")),
-)
 
 
 def privacy_notice(tr: Translator) -> str:
@@ -207,8 +202,8 @@ async def ask_self_description(update: Update, context: BashkeContext, intro: st
         ),
         keyboard(
             [
-                [(tr.gettext(label), callbacks.encode("desc", value.value))]
-                for value, label in SELF_DESCRIPTIONS
+                [(tr.gettext(DESCRIPTION_OF_ONE[value]), callbacks.encode("desc", value.value))]
+                for value in SelfDescription
             ]
         ),
     )

@@ -14,6 +14,7 @@ from bot.disclosure import SMALL_GROUP
 from bot.errors import InvalidInput, NotFound
 from bot.i18n import N_, Translator
 from bot.outbox import OutboxRow, OutgoingMessage
+from bot.people import DESCRIPTION_OF_GROUP
 from bot.pulse import Figure, PulseResults, Question, Survey
 from bot.services import Services
 from bot.text import visible_units
@@ -32,11 +33,6 @@ INVITATION = N_(
     "network whether anything changes."
 )
 MESSAGE_LENGTH = 4096  # Telegram's, counted by bot.text.visible_units
-GROUP_LABELS = {
-    "resident": N_("Residents"),
-    "newcomer": N_("Newcomers or migrants"),
-    "unsaid": N_("Prefer not to say"),
-}
 
 
 def offer_buttons(tr: Translator, survey_id: int, event_id: int | None) -> list[list[Button]]:
@@ -138,7 +134,7 @@ def results_lines(tr: Translator, results: PulseResults) -> list[str]:
             if row.kind == "overall":
                 label = tr.gettext("Everyone")
             elif row.kind == "description":
-                label = tr.gettext(GROUP_LABELS[row.group])
+                label = tr.gettext(DESCRIPTION_OF_GROUP[row.group])
             else:
                 label = escape(row.group)
             change = "" if row.change is None else f" ({row.change:+.1f})"

@@ -11,17 +11,12 @@ from telegram.ext import CommandHandler, filters
 
 from bot import charts
 from bot.i18n import N_, Translator
+from bot.people import DESCRIPTION_OF_GROUP
 from bot.stats import DESCRIPTIONS, Figures
 from bot.stories import StoryStatus
 from handlers.context import BashkeApp, BashkeContext
 from handlers.render import show
 
-DESCRIPTION_LABELS = {
-    "resident": N_("Residents"),
-    "newcomer": N_("Newcomers or migrants"),
-    "unsaid": N_("Prefer not to say"),
-    "": N_("Not answered"),
-}
 STORY_STATES: dict[str, str] = {
     StoryStatus.PENDING: N_("waiting for review"),
     StoryStatus.APPROVED: N_("approved"),
@@ -39,7 +34,7 @@ def stats_text(tr: Translator, figures: Figures) -> str:
     ]
     for town in figures.towns:
         parts = ", ".join(
-            f"{tr.gettext(DESCRIPTION_LABELS[d])}: {town.by_description[d]}"
+            f"{tr.gettext(DESCRIPTION_OF_GROUP[d])}: {town.by_description[d]}"
             for d in DESCRIPTIONS
             if town.by_description[d]
         )
@@ -82,7 +77,7 @@ async def stats_command(update: Update, context: BashkeContext) -> None:
             tr.gettext("Participants by town"),
             [t.town or "—" for t in figures.towns],
             [
-                (tr.gettext(DESCRIPTION_LABELS[d]), [t.by_description[d] for t in figures.towns])
+                (tr.gettext(DESCRIPTION_OF_GROUP[d]), [t.by_description[d] for t in figures.towns])
                 for d in DESCRIPTIONS
             ],
         )

@@ -18,6 +18,7 @@ from bot.disclosure import SMALL_GROUP
 from bot.errors import InvalidInput, NotRegistered
 from bot.i18n import N_, Translator
 from bot.outbox import OutboxRow, OutgoingMessage
+from bot.people import DESCRIPTION_OF_GROUP
 from bot.roles import Permission
 from bot.services import Services
 from bot.text import whole_number
@@ -31,11 +32,6 @@ CHOICE_LABELS = {
     Choice.SUPPORT: N_("👍 Support"),
     Choice.OPPOSE: N_("👎 Oppose"),
     Choice.ABSTAIN: N_("🤷 Abstain"),
-}
-GROUP_LABELS = {
-    "resident": N_("Residents"),
-    "newcomer": N_("Newcomers or migrants"),
-    "unsaid": N_("Not said"),
 }
 
 
@@ -190,7 +186,7 @@ def results_text(tr: Translator, voting_round: Round, results: list[ProposalResu
             )
         )
         for group, tally in result.groups.items():
-            label = tr.gettext(GROUP_LABELS[group])
+            label = tr.gettext(DESCRIPTION_OF_GROUP[group])
             if tally is None:
                 hidden = tr.gettext("not shown, so that no vote can be guessed")
                 lines.append(f"  {label}: {hidden}")
@@ -218,8 +214,14 @@ def results_chart(tr: Translator, voting_round: Round, results: list[ProposalRes
         [r.proposal.title for r in results],
         [
             (tr.gettext("Everyone"), [share(r.overall) for r in results]),
-            (tr.gettext(GROUP_LABELS["resident"]), [share(r.groups["resident"]) for r in results]),
-            (tr.gettext(GROUP_LABELS["newcomer"]), [share(r.groups["newcomer"]) for r in results]),
+            (
+                tr.gettext(DESCRIPTION_OF_GROUP["resident"]),
+                [share(r.groups["resident"]) for r in results],
+            ),
+            (
+                tr.gettext(DESCRIPTION_OF_GROUP["newcomer"]),
+                [share(r.groups["newcomer"]) for r in results],
+            ),
         ],
         unit=tr.gettext("Support (per cent)"),
     )
