@@ -7,6 +7,7 @@ ends (SIGKILL included), so a crash never leaves a stale lock behind.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from collections.abc import Iterator
@@ -30,10 +31,12 @@ def single_instance(database: Path) -> Iterator[None]:
     path = lock_path(database)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, PRIVATE)
     except OSError as exc:
         raise DatabaseFileError(f"cannot open {path}: {exc.strerror or exc}") from None
     try:
+        with contextlib.suppress(OSError):  # a lock file made before, wider: the bot's user only
+            os.fchmod(descriptor, PRIVATE)
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -32,7 +32,7 @@ from handlers import (
 )
 from handlers.context import BashkeApp, BashkeContext, load_reader
 from handlers.delivery import Delivery
-from handlers.errors import STOPPED_BECAUSE, on_error
+from handlers.errors import REFUSED_TOKEN, STOPPED_BECAUSE, on_error, stop_because
 from handlers.processor import PerPersonUpdateProcessor, ask_to_slow_down
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
@@ -94,6 +94,8 @@ async def _on_start(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     delivery = Delivery(services, app.bot)
     app.bot_data["delivery"] = delivery
     delivery.start()
+    if services.config.webhook is None:
+        app.bot_data[WATCH] = asyncio.create_task(_stop_if_polling_gives_up(app), name=WATCH)
 
 
 async def _stop_delivery(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -105,14 +107,32 @@ async def _stop_delivery(app: Application[Any, Any, Any, Any, Any, Any]) -> None
 async def _on_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # Whoever skipped post_stop: the sender never outlives the database it reads.
     await _stop_delivery(app)
+    watch = app.bot_data.pop(WATCH, None)
+    if isinstance(watch, asyncio.Task):
+        watch.cancel()
+        await asyncio.wait([watch])
     services: Services = app.bot_data["services"]
     await services.db.close()
 
 
-BOTFATHER = (
-    "the Bot API refused the token (401 Unauthorized): it was revoked or is wrong;"
-    " get a new one from @BotFather"
-)
+# python-telegram-bot's polling task, by the name it gives it.
+POLLING_TASK = "Updater:start_polling:polling_task"
+WATCH = "polling-watch"
+
+
+async def _stop_if_polling_gives_up(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Polling ends for good on a 401 (a token revoked while running) and tells nobody: the
+    process would stay up doing nothing. Stop the bot instead, saying why."""
+    polling: asyncio.Task[Any] | None = None
+    while polling is None:  # it starts just after post_init
+        await asyncio.sleep(0.2)
+        polling = next((t for t in asyncio.all_tasks() if t.get_name() == POLLING_TASK), None)
+    await asyncio.wait([polling])
+    error = None if polling.cancelled() else polling.exception()
+    if isinstance(error, InvalidToken):
+        stop_because(app, REFUSED_TOKEN)
+    elif error is not None:
+        stop_because(app, f"polling Telegram failed: {type(error).__name__}: {error}")
 
 
 def run(config: Config) -> str | None:
@@ -124,26 +144,49 @@ def run(config: Config) -> str | None:
     """
     services = Services.build(config, Database(config.database))
     app = build_application(services)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     try:
-        if config.webhook is None:
-            app.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
-        else:
-            webhook = config.webhook
-            app.run_webhook(
-                listen=webhook.listen,
-                port=webhook.port,
-                url_path=urlsplit(webhook.url).path.lstrip("/"),
-                webhook_url=webhook.url,
-                secret_token=webhook.secret_token,
-                allowed_updates=ALLOWED_UPDATES,
-            )
-    except InvalidToken:
-        return BOTFATHER
-    except NetworkError as exc:
-        return f"cannot reach the Bot API at {config.api_base_url}: {exc.message}"
+        try:
+            if config.webhook is None:
+                app.run_polling(
+                    allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False, close_loop=False
+                )
+            else:
+                webhook = config.webhook
+                app.run_webhook(
+                    listen=webhook.listen,
+                    port=webhook.port,
+                    url_path=urlsplit(webhook.url).path.lstrip("/"),
+                    webhook_url=webhook.url,
+                    secret_token=webhook.secret_token,
+                    allowed_updates=ALLOWED_UPDATES,
+                    close_loop=False,
+                )
+        except InvalidToken:
+            app.bot_data.setdefault(STOPPED_BECAUSE, REFUSED_TOKEN)
+        except NetworkError as exc:
+            # The configured address: the URL the library calls holds the token.
+            unreachable = f"cannot reach the Bot API at {config.api_base_url}: {exc.message}"
+            app.bot_data.setdefault(STOPPED_BECAUSE, unreachable)
+        # When polling ended in a 401, stopping it raises that again and python-telegram-bot's
+        # shutdown stops half way (the updates, the sender and the database still running).
+        loop.run_until_complete(_finish_shutdown(app))
     finally:
-        # Whatever way it ended, aiosqlite's thread must not keep the process alive.
+        # Whatever way it ended, aiosqlite's thread (not a daemon) must not keep the process up.
         if services.db.is_open:
-            asyncio.run(services.db.close())
+            loop.run_until_complete(services.db.close())
+        loop.close()
     reason: str | None = app.bot_data.get(STOPPED_BECAUSE)
     return reason
+
+
+async def _finish_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    if not app.running:
+        return  # python-telegram-bot went all the way
+    await app.stop()
+    if app.post_stop is not None:
+        await app.post_stop(app)
+    await app.shutdown()
+    if app.post_shutdown is not None:
+        await app.post_shutdown(app)

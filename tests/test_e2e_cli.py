@@ -6,8 +6,11 @@ import asyncio
 import os
 import signal
 import sqlite3
+import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from bot import PROJECT_ROOT
 from bot.i18n import Catalogs
@@ -87,3 +90,29 @@ async def test_the_cli_runs_the_bot_and_creates_the_database(tmp_path: Path) -> 
             "sq",
         )
         assert db.execute("SELECT COUNT(*) FROM towns").fetchone() == (4,)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--config", "{path}", "check-config"],
+        ["check-config", "--config", "{path}"],
+        ["--log-level", "WARNING", "check-config", "--config", "{path}"],
+        ["--config", "{path}", "check-config", "--log-level", "DEBUG"],
+    ],
+)
+def test_the_global_options_go_before_or_after_the_command(argv: list[str], tmp_path: Path) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_text((PROJECT_ROOT / "config.example.toml").read_text(encoding="utf-8"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "BASHKE_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", *(arg.format(path=path) for arg in argv)],
+        cwd=tmp_path,  # no config.toml here: only --config names the file
+        env={**env, "BOT_TOKEN": TOKEN},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == f"{path}: the configuration is valid\n"
