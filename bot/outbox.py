@@ -270,9 +270,6 @@ class Outbox:
             raise LookupError(f"no renderer for outbox kind {row.kind!r}")
         return await renderer(row, translator)
 
-    def renders(self, kind: str) -> bool:
-        return kind in self._renderers
-
     async def mark(self, row_id: int, status: RowStatus, error: str | None = None) -> None:
         await self._db.execute(
             "UPDATE outbox SET status = ?, last_error = ?,"

@@ -31,6 +31,8 @@ class SelfDescription(StrEnum):
     UNSAID = "unsaid"
 
 
+# The self-descriptions as figures count them: "" for people who did not answer.
+DESCRIPTIONS_IN_FIGURES: tuple[str, ...] = (*SelfDescription, "")
 # The words for the enum, once: one person's answer, and a group of people in a figure
 # ("" for people who did not answer). Translated where shown.
 DESCRIPTION_OF_ONE: dict[str, str] = {

@@ -26,7 +26,7 @@ from bot.disclosure import SMALL_GROUP, shown_groups
 from bot.errors import InvalidInput, NotFound, NotRegistered
 from bot.i18n import LANGUAGES, N_, SOURCE_LANGUAGE, Translator
 from bot.outbox import Outbox, Queued
-from bot.people import DESCRIPTION_OF_GROUP
+from bot.people import DESCRIPTION_OF_GROUP, SelfDescription
 from bot.reports import Chart, Period, Scope, Section
 from bot.roles import Authorizer, Permission
 from bot.text import utf16_units
@@ -39,7 +39,6 @@ OFFER = "pulse_offer"
 # Asked an hour after an event ends, about events that ended in the last week.
 ASK_AFTER = timedelta(hours=1)
 ASK_WITHIN = timedelta(days=7)
-DESCRIPTIONS = ("resident", "newcomer", "unsaid")
 EXPLANATION = N_(
     "Average from 1 (strongly disagree) to 5 (strongly agree). Before: each person's first "
     "answer, usually given when joining; after: their latest answer after an event. Groups of "
@@ -223,11 +222,6 @@ class PulseService:
 
     async def live(self) -> Survey | None:
         survey = await self._db.fetchval("SELECT id FROM pulse_surveys WHERE status = 'live'")
-        return None if survey is None else await self._survey(self._db, survey)
-
-    async def draft(self, actor_id: int) -> Survey | None:
-        await self._authz.require(actor_id, Permission.COORDINATE, None)
-        survey = await self._db.fetchval("SELECT id FROM pulse_surveys WHERE status = 'draft'")
         return None if survey is None else await self._survey(self._db, survey)
 
     async def _survey(self, db: Database | Transaction, survey_id: int) -> Survey:
@@ -484,7 +478,7 @@ def _rows(rows: list[Any], position: int, since: str | None) -> list[GroupRow]:
     result = [GroupRow("overall", "", _overall(before), _overall(after))]
     for kind in ("description", "town"):
         present = {getattr(a, kind) for a in (*before.values(), *after.values())} - {""}
-        order = DESCRIPTIONS if kind == "description" else tuple(sorted(present))
+        order = tuple(SelfDescription) if kind == "description" else tuple(sorted(present))
         shown_before, shown_after = _shown(before, kind, order), _shown(after, kind, order)
         for group in (g for g in order if g in present):
             result.append(

@@ -38,13 +38,13 @@ from bot.clock import Clock
 from bot.db import Database, from_db_time, to_db_time
 from bot.errors import InvalidInput, NotAllowed
 from bot.i18n import N_, Catalogs, Translator
-from bot.people import DESCRIPTION_OF_GROUP
+from bot.people import DESCRIPTION_OF_GROUP, DESCRIPTIONS_IN_FIGURES
 from bot.roles import Authorizer
 
 MAX_YEARS = 3
 CHUNK = 10_000  # people per query: a few milliseconds each
 DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-DESCRIPTIONS = ("resident", "newcomer", "unsaid", "")
+DESCRIPTIONS = DESCRIPTIONS_IN_FIGURES
 USAGE = N_(
     "Usage: /report FROM TO, with the dates as YYYY-MM-DD, for example "
     "/report 2026-01-01 2026-06-30. The report covers both days."

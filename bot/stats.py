@@ -14,9 +14,10 @@ from typing import Any
 from bot.clock import Clock
 from bot.db import Database, to_db_time
 from bot.errors import NotAllowed
+from bot.people import DESCRIPTIONS_IN_FIGURES
 from bot.roles import Authorizer, Roles
 
-DESCRIPTIONS = ("resident", "newcomer", "unsaid", "")
+DESCRIPTIONS = DESCRIPTIONS_IN_FIGURES
 
 
 @dataclass(frozen=True)

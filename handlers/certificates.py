@@ -20,10 +20,10 @@ async def certificate_command(update: Update, context: BashkeContext) -> None:
     assert user is not None and chat is not None and message is not None
     services = context.services
     tr = context.tr
-    # Someone with nothing attended is told so before being asked for a name.
-    await services.certificates.attended(user.id)
     typed = (message.text or "").partition(" ")[2]
     if not typed.strip():
+        # Someone with nothing attended is told so, not asked for a name.
+        await services.certificates.attended(user.id)
         raise InvalidInput(USAGE)
     data = await services.certificates.certificate(
         user.id, typed, tr, services.clock(), services.config.timezone
