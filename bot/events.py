@@ -242,25 +242,40 @@ def check_capacity(text: str) -> int:
     return seats
 
 
+def check_start(starts_at: datetime, now: datetime) -> datetime:
+    if starts_at <= now:
+        raise InvalidInput(N_("The start is in the past. Please give a future date and time."))
+    return starts_at
+
+
+def check_end(starts_at: datetime, ends_at: datetime) -> datetime:
+    if ends_at <= starts_at:
+        raise InvalidInput(N_("The end must be after the start."))
+    return ends_at
+
+
+def check_deadline(deadline: datetime, starts_at: datetime, now: datetime) -> datetime:
+    if not now < deadline <= starts_at:
+        raise InvalidInput(
+            N_("The registration deadline must be in the future and not after the start.")
+        )
+    return deadline
+
+
 def check_draft(draft: EventDraft, now: datetime) -> EventDraft:
     """Every rule of a new or moved event; the first broken one is refused with its reason."""
     title = check_title(draft.title)
     description = check_description(draft.description)
     place = check_place(draft.place)
     ZoneInfo(draft.timezone)
-    if draft.starts_at <= now:
-        raise InvalidInput(N_("The start is in the past. Please give a future date and time."))
-    if draft.ends_at <= draft.starts_at:
-        raise InvalidInput(N_("The end must be after the start."))
+    check_start(draft.starts_at, now)
+    check_end(draft.starts_at, draft.ends_at)
     if draft.capacity is not None and not 1 <= draft.capacity <= MAX_CAPACITY:
         raise InvalidInput(
             N_("The number of seats must be a whole number from 1 to {limit}."), limit=MAX_CAPACITY
         )
-    deadline = draft.registration_deadline
-    if deadline is not None and not now < deadline <= draft.starts_at:
-        raise InvalidInput(
-            N_("The registration deadline must be in the future and not after the start.")
-        )
+    if draft.registration_deadline is not None:
+        check_deadline(draft.registration_deadline, draft.starts_at, now)
     if draft.scope is Scope.LOCAL and draft.town_id is None:
         raise InvalidInput(N_("A local event needs its partner town."))
     if any(not 1 <= m <= 60 * 24 * 30 for m in draft.reminder_minutes):

@@ -9,6 +9,7 @@ from bot.certificates import CertificateService
 from bot.clock import Clock
 from bot.config import Config
 from bot.db import Database
+from bot.drafts import Drafts
 from bot.events import EventService
 from bot.i18n import Catalogs
 from bot.manual import ManualService
@@ -43,6 +44,7 @@ class Services:
     manual: ManualService
     certificates: CertificateService
     pulse: PulseService
+    drafts: Drafts
     clock: Clock
 
     @classmethod
@@ -72,6 +74,7 @@ class Services:
             manual=ManualService(db, votes, config.default_language),
             certificates=CertificateService(people, events),
             pulse=pulse,
+            drafts=Drafts(db, clock),
             clock=clock,
             authz=authz,
             towns=towns,
@@ -84,6 +87,7 @@ class Services:
         every row that names the person go. Return whether anything was stored."""
         async with self.db.transaction() as tx:
             await self.votes.forget_voter(tx, telegram_id)
+            await self.drafts.forget(tx, telegram_id)
             erased = await self.people.erase(telegram_id, tx)
         # secure_delete zeroed the freed bytes; the WAL still holds the old pages until now.
         await self.db.checkpoint()

@@ -18,10 +18,12 @@ from bot.services import Services
 from handlers import (
     broadcasts,
     certificates,
+    event_edit,
+    event_move,
+    event_new,
     events,
     fallbacks,
     menus,
-    newevent,
     onboarding,
     pulse,
     reports,
@@ -67,7 +69,9 @@ def build_application(services: Services) -> BashkeApp:
     broadcasts.register_notices(services)
     votes.register_notices(services)
     pulse.register_notices(services)
-    newevent.register(app)
+    event_new.register(app)
+    event_move.register(app)
+    event_edit.register(app)
     broadcasts.register(app)
     onboarding.register(app)
     staff.register(app)

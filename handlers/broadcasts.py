@@ -4,21 +4,13 @@ schedule; /broadcasts shows progress and cancels what is still going out."""
 from __future__ import annotations
 
 import time
-import warnings
+from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
-from typing import Any
 
 from telegram import Update
 from telegram.error import BadRequest
-from telegram.ext import (
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
-from telegram.warnings import PTBUserWarning
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot import broadcasts as bc
 from bot.broadcasts import Audience, AudienceKind, Broadcast, BroadcastDraft
@@ -30,24 +22,34 @@ from bot.roles import Role
 from bot.services import Services
 from handlers import callbacks
 from handlers.context import BashkeApp, BashkeContext
+from handlers.conversation import END, Flow
 from handlers.render import Button, keyboard, show
-from handlers.steps import AN_ANSWER, expected_button, expected_text
-
-COMPOSE, VERSIONS, VERSION_TEXT, AUDIENCE, AUDIENCE_VALUE, CONFIRM, WHEN = range(7)
-DRAFT = "broadcast_draft"
-TEXT = filters.TEXT & ~filters.COMMAND
 
 
-def _draft(context: BashkeContext) -> dict[str, Any]:
-    assert context.user_data is not None
-    draft: dict[str, Any] = context.user_data.setdefault(DRAFT, {})
-    return draft
+@dataclass
+class Announcement:
+    """The answers of /broadcast so far, kept in the drafts table (a restart loses none)."""
+
+    text: str = ""
+    photo: str | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+    pending_language: str | None = None
+    audience_kind: AudienceKind | None = None
+    audience: Audience | None = None
+    reach: int = 0  # how many people the audience has, when it was chosen
+    created: int | None = None  # queued: a second tap says so again, queues nothing
 
 
-async def start(update: Update, context: BashkeContext) -> int:
-    assert context.user_data is not None
+flow = Flow("broadcast", Announcement)
+
+
+async def start(update: Update, context: BashkeContext) -> None:
     await context.services.authz.require_coordinator(context.asker)
-    context.user_data[DRAFT] = {"versions": {}}
+    await flow.begin(update, context, "compose", Announcement())
+
+
+@flow.asks("compose")
+async def ask_message(update: Update, context: BashkeContext, draft: Announcement) -> None:
     language = LANGUAGE_NAMES[context.services.config.default_language]
     await show(
         update,
@@ -57,31 +59,29 @@ async def start(update: Update, context: BashkeContext) -> int:
             "<i>italics</i> works. (/cancel to stop)"
         ).format(language=language),
     )
-    return COMPOSE
 
 
-async def got_message(update: Update, context: BashkeContext) -> int:
+@flow.on_text("compose", photo=True)
+async def got_message(update: Update, context: BashkeContext, draft: Announcement) -> str:
     message = update.message
     assert message is not None
-    draft = _draft(context)
     if message.photo:
-        draft["photo"] = message.photo[-1].file_id
-        draft["text"] = bc.check_text(message.caption_html or "", photo=True)
+        draft.photo = message.photo[-1].file_id
+        draft.text = bc.check_text(message.caption_html or "", photo=True)
     else:
-        draft["photo"] = None
-        draft["text"] = bc.check_text(message.text_html or "", photo=False)
-    await _preview(update, context, draft["text"])
-    return await _ask_versions(update, context)
+        draft.photo = None
+        draft.text = bc.check_text(message.text_html or "", photo=False)
+    await _preview(update, draft, draft.text)
+    return "versions"
 
 
-async def _preview(update: Update, context: BashkeContext, text: str) -> None:
+async def _preview(update: Update, draft: Announcement, text: str) -> None:
     """Send exactly what people will get; Telegram itself checks the formatting."""
     chat = update.effective_chat
     assert chat is not None
-    photo = _draft(context).get("photo")
     try:
-        if photo:
-            await chat.send_photo(photo, caption=text)
+        if draft.photo:
+            await chat.send_photo(draft.photo, caption=text)
         else:
             await chat.send_message(text)
     except BadRequest as exc:
@@ -94,9 +94,9 @@ async def _preview(update: Update, context: BashkeContext, text: str) -> None:
         ) from exc
 
 
-async def _ask_versions(update: Update, context: BashkeContext) -> int:
+@flow.asks("versions")
+async def ask_versions(update: Update, context: BashkeContext, draft: Announcement) -> None:
     tr = context.tr
-    draft = _draft(context)
     default = context.services.config.default_language
     rows: list[list[Button]] = [
         [
@@ -106,10 +106,10 @@ async def _ask_versions(update: Update, context: BashkeContext) -> int:
             )
         ]
         for code, name in LANGUAGE_NAMES.items()
-        if code != default and code not in draft["versions"]
+        if code != default and code not in draft.versions
     ]
     rows.append([(tr.gettext("Continue"), callbacks.encode("bcver", "done"))])
-    done = ", ".join(LANGUAGE_NAMES[c] for c in draft["versions"]) or "—"
+    done = ", ".join(LANGUAGE_NAMES[c] for c in draft.versions) or "—"
     await show(
         update,
         tr.gettext(
@@ -118,34 +118,43 @@ async def _ask_versions(update: Update, context: BashkeContext) -> int:
         ).format(languages=done),
         keyboard(rows),
     )
-    return VERSIONS
 
 
-async def chose_version(update: Update, context: BashkeContext) -> int:
+@flow.on_button("bcver", "versions")
+async def chose_version(update: Update, context: BashkeContext, draft: Announcement) -> str:
     (code,) = callbacks.args(update, 1)
     if code == "done":
-        return await _ask_audience(update, context)
+        return "audience"
     if code not in LANGUAGE_NAMES:
         raise InvalidInput(N_("I do not know that language."))
-    _draft(context)["pending_language"] = code
+    draft.pending_language = code
+    return "version_text"
+
+
+@flow.asks("version_text")
+async def ask_version(update: Update, context: BashkeContext, draft: Announcement) -> None:
+    assert draft.pending_language is not None
     await show(
         update,
-        context.tr.gettext("Send the {language} version.").format(language=LANGUAGE_NAMES[code]),
+        context.tr.gettext("Send the {language} version.").format(
+            language=LANGUAGE_NAMES[draft.pending_language]
+        ),
     )
-    return VERSION_TEXT
 
 
-async def got_version(update: Update, context: BashkeContext) -> int:
+@flow.on_text("version_text")
+async def got_version(update: Update, context: BashkeContext, draft: Announcement) -> str:
     message = update.message
-    assert message is not None
-    draft = _draft(context)
-    text = bc.check_text(message.text_html or "", photo=bool(draft.get("photo")))
-    await _preview(update, context, text)
-    draft["versions"][draft.pop("pending_language")] = text
-    return await _ask_versions(update, context)
+    assert message is not None and draft.pending_language is not None
+    text = bc.check_text(message.text_html or "", photo=bool(draft.photo))
+    await _preview(update, draft, text)
+    draft.versions[draft.pending_language] = text
+    draft.pending_language = None
+    return "versions"
 
 
-async def _ask_audience(update: Update, context: BashkeContext) -> int:
+@flow.asks("audience")
+async def ask_audience(update: Update, context: BashkeContext, draft: Announcement) -> None:
     tr = context.tr
     roles = await context.roles(context.asker)
     network = roles.sees_network
@@ -160,68 +169,85 @@ async def _ask_audience(update: Update, context: BashkeContext) -> int:
     if network:
         rows.append([(tr.gettext("A staff role"), callbacks.encode("bcaud", "role"))])
     await show(update, tr.gettext("Who should get it?"), keyboard(rows))
-    return AUDIENCE
 
 
-async def chose_audience(update: Update, context: BashkeContext) -> int:
+async def _options(context: BashkeContext, kind: AudienceKind) -> list[tuple[str, str]]:
+    """The choices of one kind of audience the coordinator may address: (label, value)."""
+    tr = context.tr
+    services = context.services
+    roles = await context.roles(context.asker)
+    network = roles.sees_network
+    if kind is AudienceKind.TOWN:
+        return [
+            (t.name, str(t.id))
+            for t in await services.towns.list_towns()
+            if network or t.id in roles.coordinator_towns
+        ]
+    if kind is AudienceKind.LANGUAGE:
+        return [(name, code) for code, name in LANGUAGE_NAMES.items()]
+    if kind is AudienceKind.EVENT:
+        return [(e.title[:50], str(e.id)) for e in await services.events.managed(roles)]
+    if kind is AudienceKind.ROLE:
+        return [
+            (tr.gettext("Moderators"), Role.MODERATOR.value),
+            (tr.gettext("Coordinators"), Role.COORDINATOR.value),
+        ]
+    return []
+
+
+@flow.on_button("bcaud", "audience")
+async def chose_audience(update: Update, context: BashkeContext, draft: Announcement) -> str:
     (kind_text,) = callbacks.args(update, 1)
     try:
         kind = AudienceKind(kind_text)
     except ValueError:
         raise InvalidInput() from None
-    tr = context.tr
-    services = context.services
-    roles = await context.roles(context.asker)
-    network = roles.sees_network
-    options: list[tuple[str, str]] = []
     if kind is AudienceKind.EVERYONE:
-        return await _confirm(update, context, Audience(kind))
-    if kind is AudienceKind.TOWN:
-        options = [
-            (t.name, str(t.id))
-            for t in await services.towns.list_towns()
-            if network or t.id in roles.coordinator_towns
-        ]
-    elif kind is AudienceKind.LANGUAGE:
-        options = [(name, code) for code, name in LANGUAGE_NAMES.items()]
-    elif kind is AudienceKind.EVENT:
-        options = [(e.title[:50], str(e.id)) for e in await services.events.managed(roles)]
-    elif kind is AudienceKind.ROLE:
-        options = [
-            (tr.gettext("Moderators"), Role.MODERATOR.value),
-            (tr.gettext("Coordinators"), Role.COORDINATOR.value),
-        ]
-    if not options:
+        return await _reach(context, draft, Audience(kind))
+    if not await _options(context, kind):
         raise InvalidInput(N_("No one is in that audience yet. Nothing was sent."))
-    _draft(context)["audience_kind"] = kind.value
+    draft.audience_kind = kind
+    return "audience_value"
+
+
+@flow.asks("audience_value")
+async def ask_audience_value(update: Update, context: BashkeContext, draft: Announcement) -> None:
+    assert draft.audience_kind is not None
+    options = await _options(context, draft.audience_kind)
     await show(
         update,
-        tr.gettext("Which one?"),
+        context.tr.gettext("Which one?"),
         keyboard([[(label, callbacks.encode("bcval", value))] for label, value in options]),
     )
-    return AUDIENCE_VALUE
 
 
-async def chose_audience_value(update: Update, context: BashkeContext) -> int:
+@flow.on_button("bcval", "audience_value")
+async def chose_audience_value(update: Update, context: BashkeContext, draft: Announcement) -> str:
     (value,) = callbacks.args(update, 1)
-    kind = AudienceKind(_draft(context)["audience_kind"])
-    return await _confirm(update, context, Audience(kind, value))
+    assert draft.audience_kind is not None
+    return await _reach(context, draft, Audience(draft.audience_kind, value))
 
 
-async def _confirm(update: Update, context: BashkeContext, audience: Audience) -> int:
+async def _reach(context: BashkeContext, draft: Announcement, audience: Audience) -> str:
+    """The audience chosen, if it reaches anyone (the service checks it is the coordinator's)."""
     people = await context.services.broadcasts.recipients(context.asker, audience)
-    draft = _draft(context)
-    draft["audience"] = audience
-    tr = context.tr
     if not people:
         raise InvalidInput(N_("No one is in that audience yet. Nothing was sent."))
+    draft.audience = audience
+    draft.reach = len(people)
+    return "confirm"
+
+
+@flow.asks("confirm")
+async def ask_confirm(update: Update, context: BashkeContext, draft: Announcement) -> None:
+    tr = context.tr
     await show(
         update,
         tr.ngettext(
             "It will reach {count} person. Send it?",
             "It will reach {count} people. Send it?",
-            len(people),
-        ).format(count=len(people)),
+            draft.reach,
+        ).format(count=draft.reach),
         keyboard(
             [
                 [(tr.gettext("Send now"), callbacks.encode("bcsend", "now"))],
@@ -230,48 +256,58 @@ async def _confirm(update: Update, context: BashkeContext, audience: Audience) -
             ]
         ),
     )
-    return CONFIRM
 
 
-async def confirm(update: Update, context: BashkeContext) -> int:
+@flow.on_button("bcsend", "confirm")
+async def confirm(update: Update, context: BashkeContext, draft: Announcement) -> str | None:
     (answer,) = callbacks.args(update, 1)
     if answer == "now":
-        return await _create(update, context, None)
+        await _create(update, context, draft, None)
+        return END
     if answer == "later":
-        await show(
-            update,
-            context.tr.gettext(
-                "When should it go out? Write the date and time in {timezone}, like this: {example}"
-            ).format(timezone=context.services.config.timezone, example=DATE_TIME_EXAMPLE),
-        )
-        return WHEN
-    return await cancel(update, context)
+        return "when"
+    await show(update, context.tr.gettext("Stopped. Nothing was saved."))
+    return END
 
 
-async def got_when(update: Update, context: BashkeContext) -> int:
+@flow.asks("when")
+async def ask_when(update: Update, context: BashkeContext, draft: Announcement) -> None:
+    await show(
+        update,
+        context.tr.gettext(
+            "When should it go out? Write the date and time in {timezone}, like this: {example}"
+        ).format(timezone=context.services.config.timezone, example=DATE_TIME_EXAMPLE),
+    )
+
+
+@flow.on_text("when")
+async def got_when(update: Update, context: BashkeContext, draft: Announcement) -> None:
     assert update.message is not None
     send_at = parse_local_time(update.message.text or "", context.services.config.timezone)
-    return await _create(update, context, send_at)
+    await _create(update, context, draft, send_at)
+    return END
 
 
-async def _create(update: Update, context: BashkeContext, send_at: datetime | None) -> int:
-    assert context.user_data is not None
-    draft = _draft(context)
-    if "created" in draft:
+async def _create(
+    update: Update, context: BashkeContext, draft: Announcement, send_at: datetime | None
+) -> None:
+    if draft.created is not None:
         # Queued by an earlier tap whose answer Telegram lost: say so again, queue nothing.
-        broadcast = await context.services.broadcasts.get(draft["created"])
+        broadcast = await context.services.broadcasts.get(draft.created)
     else:
+        assert draft.audience is not None
         broadcast = await context.services.broadcasts.create(
             context.asker,
             BroadcastDraft(
-                text=draft["text"],
-                audience=draft["audience"],
-                versions=dict(draft["versions"]),
-                photo_file_id=draft.get("photo"),
+                text=draft.text,
+                audience=draft.audience,
+                versions=dict(draft.versions),
+                photo_file_id=draft.photo,
                 send_at=send_at,
             ),
         )
-        draft["created"] = broadcast.id
+        draft.created = broadcast.id
+        await flow.save(context, "confirm" if send_at is None else "when", draft)
     tr = context.tr
     when = tr.moment(broadcast.send_at, context.services.config.timezone, "short")
     await show(
@@ -282,15 +318,7 @@ async def _create(update: Update, context: BashkeContext, send_at: datetime | No
             broadcast.recipients,
         ).format(count=broadcast.recipients, moment=when),
     )
-    context.user_data.pop(DRAFT, None)
-    return ConversationHandler.END
-
-
-async def cancel(update: Update, context: BashkeContext) -> int:
-    if context.user_data is not None:
-        context.user_data.pop(DRAFT, None)
-    await show(update, context.tr.gettext("Stopped. Nothing was saved."))
-    return ConversationHandler.END
+    return END
 
 
 # Progress -----------------------------------------------------------------------------------
@@ -365,38 +393,8 @@ def register_notices(services: Services) -> None:
 
 
 def register(app: BashkeApp) -> None:
-    def on_text(handler: Any) -> list[Any]:
-        return [MessageHandler(TEXT, handler)]
-
-    def on_button(handler: Any, action: str) -> list[Any]:
-        return [
-            CallbackQueryHandler(handler, pattern=callbacks.pattern(action)),
-            MessageHandler(AN_ANSWER, expected_button),
-        ]
-
-    with warnings.catch_warnings():
-        # Tracked per chat and person, as a coordinator expects (see handlers/newevent.py).
-        warnings.filterwarnings("ignore", category=PTBUserWarning)
-        conversation: ConversationHandler[Any] = ConversationHandler(
-            entry_points=[CommandHandler("broadcast", start, filters=filters.ChatType.PRIVATE)],
-            states={
-                COMPOSE: [MessageHandler((TEXT | filters.PHOTO), got_message)],
-                VERSIONS: on_button(chose_version, "bcver"),
-                VERSION_TEXT: on_text(got_version),
-                AUDIENCE: on_button(chose_audience, "bcaud"),
-                AUDIENCE_VALUE: on_button(chose_audience_value, "bcval"),
-                CONFIRM: on_button(confirm, "bcsend"),
-                WHEN: on_text(got_when),
-            },
-            fallbacks=[
-                CommandHandler("cancel", cancel),
-                MessageHandler(AN_ANSWER, expected_text),
-            ],
-            conversation_timeout=30 * 60,
-            # /broadcast in the middle starts a new announcement (see handlers/newevent.py).
-            allow_reentry=True,
-        )
-    app.add_handler(conversation)
+    app.add_handler(CommandHandler("broadcast", start, filters=filters.ChatType.PRIVATE))
+    flow.register(app)
     app.add_handler(
         CommandHandler("broadcasts", broadcasts_command, filters=filters.ChatType.PRIVATE)
     )

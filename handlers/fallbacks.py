@@ -6,22 +6,15 @@ from telegram import ChatMember, Update
 from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
+    CommandHandler,
     MessageHandler,
     filters,
 )
 
-from handlers import awaiting
+from handlers import conversation
 from handlers.context import BashkeApp, BashkeContext
+from handlers.conversation import stale_button
 from handlers.onboarding import help_text
-
-
-async def stale_button(update: Update, context: BashkeContext) -> None:
-    query = update.callback_query
-    assert query is not None
-    await query.answer(
-        context.tr.gettext("This button is no longer valid. Send /help to see what you can do."),
-        show_alert=True,
-    )
 
 
 async def not_understood(update: Update, context: BashkeContext) -> None:
@@ -29,10 +22,11 @@ async def not_understood(update: Update, context: BashkeContext) -> None:
     chat = update.effective_chat
     assert user is not None and chat is not None
     tr = context.tr
+    # A coordinator's answer to /newevent is theirs even before they have /start-ed.
+    if await conversation.offer(update, context):
+        return
     if context.person is None:
         await chat.send_message(tr.gettext("Hello! Send /start to begin."))
-        return
-    if await awaiting.offer(update, context):
         return
     roles = await context.roles(user.id)
     await chat.send_message(
@@ -53,6 +47,9 @@ async def membership_changed(update: Update, context: BashkeContext) -> None:
 
 def register(app: BashkeApp) -> None:
     """Register after every feature: within a group the first matching handler wins."""
+    app.add_handler(
+        CommandHandler("cancel", conversation.cancel_command, filters=filters.ChatType.PRIVATE)
+    )
     app.add_handler(CallbackQueryHandler(stale_button))
     app.add_handler(
         MessageHandler(filters.ChatType.PRIVATE & ~filters.UpdateType.EDITED, not_understood),

@@ -7,6 +7,7 @@ kept, in memory or on disk, before they agree to the privacy notice.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from html import escape
 
 from telegram import InlineKeyboardMarkup, InputFile, Update
@@ -20,10 +21,22 @@ from bot.people import DESCRIPTION_OF_ONE, SelfDescription
 from bot.roles import Role
 from handlers import callbacks, links, menus, pulse
 from handlers.context import BashkeApp, BashkeContext
+from handlers.conversation import Flow
 from handlers.render import Button, keyboard, show
 
 TOWNS_PER_PAGE = 8
-PENDING_LINK = "pending_link"
+
+
+@dataclass
+class Joining:
+    """What onboarding keeps between its taps: the link that brought the person, if any."""
+
+    link: deeplinks.DeepLink | None = None
+
+
+# Its steps are stateless buttons (each carries what it needs); only the link waits here, so
+# that it opens once the last question is answered, even after a restart.
+flow = Flow("onboarding", Joining)
 
 
 def privacy_notice(tr: Translator) -> str:
@@ -118,9 +131,9 @@ async def consent(update: Update, context: BashkeContext) -> None:
     context.person = person
     context.tr = context.services.catalogs.translator(person.language)
     link = deeplinks.parse(payload) if payload else None
-    if link is not None and context.user_data is not None:
+    if link is not None:
         # The link that brought them here opens once the last onboarding question is answered.
-        context.user_data[PENDING_LINK] = link
+        await flow.save(context, "joining", Joining(link))
     await ask_town(update, context, intro=context.tr.gettext("Thank you, welcome!") + "\n\n")
 
 
@@ -214,9 +227,11 @@ async def choose_self_description(update: Update, context: BashkeContext) -> Non
     await context.services.people.set_self_description(context.asker, description)
     roles = await context.roles(context.asker)
     await show(update, context.tr.gettext("All set!") + "\n\n" + help_text(context.tr, roles.names))
-    link = context.user_data.pop(PENDING_LINK, None) if context.user_data is not None else None
-    if isinstance(link, deeplinks.DeepLink):
-        await links.open_link(update, context, link)
+    joining = await flow.load(context)
+    if joining is not None:
+        await flow.end(context)
+        if joining[1].link is not None:
+            await links.open_link(update, context, joining[1].link)
     await pulse.offer_on_joining(update, context)
 
 

@@ -15,8 +15,8 @@ from bot.roles import Permission
 from bot.services import Services
 from bot.stories import Kind, Reason, Step, Story, StoryStatus
 from handlers import callbacks
-from handlers.awaiting import awaits_text
 from handlers.context import BashkeApp, BashkeContext
+from handlers.conversation import CANCELLERS, awaits_text
 from handlers.render import Button, keyboard, show
 
 REASON_LABELS: dict[Reason, str] = {
@@ -225,16 +225,12 @@ async def drop_story(update: Update, context: BashkeContext) -> None:
     await show(update, context.tr.gettext("Stopped. Nothing was saved."))
 
 
-async def cancel_command(update: Update, context: BashkeContext) -> None:
-    """/cancel outside a conversation: drop an unfinished story, if there is one."""
-    dropped = await context.services.stories.discard(context.asker)
-    tr = context.tr
-    await show(
-        update,
-        tr.gettext("Stopped. Nothing was saved.")
-        if dropped
-        else tr.gettext("There is nothing to cancel."),
-    )
+async def discard_draft(context: BashkeContext) -> bool:
+    """/cancel outside a flow: drop an unfinished story, if there is one."""
+    return await context.services.stories.discard(context.asker)
+
+
+CANCELLERS.append(discard_draft)
 
 
 # Moderation -------------------------------------------------------------------------------
@@ -430,7 +426,6 @@ def register(app: BashkeApp) -> None:
         ("proposals", proposals_phase_command),
         ("queue", queue_command),
         ("stories", stories_command),
-        ("cancel", cancel_command),
     ):
         app.add_handler(CommandHandler(name, callback, filters=private))
     for action, callback in (

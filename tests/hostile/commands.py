@@ -355,6 +355,18 @@ def _claim_draft(lane: Lane, diff: Diff) -> str | None:
     return None
 
 
+def _claim_flow(kind: str, step: str) -> Callable[[Lane, Diff], str | None]:
+    """A command that starts a flow: its drafts row at the first step, and nothing else."""
+
+    def claim(lane: Lane, diff: Diff) -> str | None:
+        made = diff.claim(lambda c: c.table == "drafts" and c.owner == lane.id)
+        if any(c.row["kind"] != kind or c.row["step"] != step for c in made):
+            return f"not the start of {kind}: {[str(c) for c in made]}"
+        return None
+
+    return claim
+
+
 def _valid_staff_command(lane: Lane, diff: Diff) -> str | None:
     """A valid staff command: its line in the audit log, and the rows of what it names."""
     audit = diff.claim(lambda c: c.table == "audit_log" and c.owner == lane.id)
@@ -386,6 +398,8 @@ def _valid_staff_command(lane: Lane, diff: Diff) -> str | None:
 CHANGES: dict[str, Callable[[Lane, Diff], str | None]] = {
     "story": _claim_draft,
     "propose": _claim_draft,
+    "newevent": _claim_flow("newevent", "title"),
+    "broadcast": _claim_flow("broadcast", "compose"),
     "addtown": _valid_staff_command,
     "newround": _valid_staff_command,
     "chapter": _valid_staff_command,

@@ -61,6 +61,7 @@ OWNER_COLUMN = {
     "rounds": "created_by",
     "moderation_log": "moderator_id",
     "towns": "added_by",
+    "drafts": "telegram_id",
 }
 
 

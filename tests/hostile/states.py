@@ -1,9 +1,8 @@
 """Every state a person can be in: who can be there, the way there, and what it may answer.
 
-``STATES`` is the matrix's other axis. A conversation state names the ConversationHandler
-state it stands for, and a state that waits for typed text outside a conversation names its
-awaiter (handlers/awaiting.py): the coverage test fails when the bot has one that no state here
-reaches.
+``STATES`` is the matrix's other axis. A conversation state names the flow and step it stands
+for (handlers/conversation.py), and a state that waits for typed text outside a flow names its
+awaiter: the coverage test fails when the bot has one that no state here reaches.
 """
 
 from __future__ import annotations
@@ -12,8 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from handlers import broadcasts as broadcast_steps
-from handlers import newevent as event_steps
 from tests.hostile import expect as x
 from tests.hostile.corpus import COUNT, FUTURE, FUTURE_YEAR, HOURS, TIME
 from tests.hostile.driver import (
@@ -53,8 +50,8 @@ class State:
     group: str  # the test that runs it
     registered: bool = True  # whether the person is known to the bot in this state
     fresh: bool = False  # the lane's person starts unknown (onboarding)
-    conversation: tuple[str, object] | None = None  # (module, ConversationHandler state)
-    awaiter: str | None = None  # the handlers/awaiting.py awaiter that takes its text
+    conversation: tuple[str, str] | None = None  # (flow, step) of handlers/conversation.py
+    awaiter: str | None = None  # the handlers/conversation.py awaiter that takes its text
     # Inputs that meet the same code wherever they land are spread over the states of one
     # flow (per role); a state with ``full`` gets the whole corpus.
     flow: str = ""
@@ -385,8 +382,8 @@ COORDINATORS = ("town", "network", "admin")
 
 @dataclass
 class Conversation(State):
-    """A step of /newevent, of editing or moving an event, or of /broadcast: what a step takes is
-    kept in python-telegram-bot's memory, so a valid answer is followed by the way back."""
+    """A step of /newevent, of editing or moving an event, or of /broadcast: a valid answer moves
+    the flow on, so it is followed by the way back."""
 
     steps: dict[str, tuple[Step, ...]] = field(default_factory=dict)  # role class -> path
     back: tuple[Step, ...] = ()  # a shorter way back after a valid answer, if there is one
@@ -424,6 +421,8 @@ class Conversation(State):
         after: Snapshot,
     ) -> None:
         value = inp.step.value if isinstance(inp.step, Text) else ""
+        # The flow's place and answers, written with each answer taken (bot/drafts.py).
+        diff.claim(lambda c: c.table == "drafts" and c.owner == lane.id)
         if self.name in ("compose", "version_text"):
             if value.strip() not in reply.texts:
                 session.fail(lane, inp.step, inp, "the preview is not the message as written")
@@ -570,21 +569,21 @@ def _newevent_states() -> tuple[State, ...]:
         names = [n for n, _ in steps]
         return tuple(step for _, step in steps[: names.index(name) + 1])
 
-    keys = {
-        "title": event_steps.TITLE,
-        "description": event_steps.DESCRIPTION,
-        "scope": event_steps.SCOPE,
-        "town": event_steps.TOWN,
-        "start": event_steps.START,
-        "end": event_steps.END,
-        "place": event_steps.PLACE,
-        "capacity": event_steps.CAPACITY,
-        "deadline": event_steps.DEADLINE,
-        "reminders": event_steps.REMINDERS,
-        "preview": event_steps.PREVIEW,
-    }
+    keys = (
+        "title",
+        "description",
+        "scope",
+        "town",
+        "start",
+        "end",
+        "place",
+        "capacity",
+        "deadline",
+        "reminders",
+        "preview",
+    )
     out: list[State] = []
-    for name, key in keys.items():
+    for name in keys:
         roles = ("network", "admin") if name == "scope" else COORDINATORS
         paths = {"*": until(True, name)}
         if name != "scope":
@@ -594,7 +593,7 @@ def _newevent_states() -> tuple[State, ...]:
                 name,
                 roles,
                 "events",
-                conversation=("handlers.newevent", key),
+                conversation=("newevent", name),
                 flow="newevent",
                 steps=paths,
             )
@@ -619,10 +618,10 @@ def _newevent_states() -> tuple[State, ...]:
         ),
     }
     edit_keys = {
-        "edit_title": event_steps.EDIT_VALUE,
-        "edit_capacity": event_steps.EDIT_VALUE,
-        "move_start": event_steps.MOVE_START,
-        "move_end": event_steps.MOVE_END,
+        "edit_title": ("event_edit", "value"),
+        "edit_capacity": ("event_edit", "value"),
+        "move_start": ("event_move", "start"),
+        "move_end": ("event_move", "end"),
     }
     for name, path in edit.items():
         out.append(
@@ -630,7 +629,7 @@ def _newevent_states() -> tuple[State, ...]:
                 name,
                 COORDINATORS,
                 "events",
-                conversation=("handlers.newevent", edit_keys[name]),
+                conversation=edit_keys[name],
                 flow="newevent",
                 steps={"*": path},
                 # Saved, the card is shown again: its Edit button leads straight back.
@@ -646,27 +645,21 @@ def _broadcast_states() -> tuple[State, ...]:
     done = Tap("bcver:done", (x.ASK_AUDIENCE,))
     town = Tap("bcaud:town", (x.WHICH_ONE,))
     bari = Tap("bcval:{bari}", (x.CONFIRM_REACH,))
-    paths: dict[str, tuple[tuple[Step, ...], object]] = {
-        "compose": ((compose,), broadcast_steps.COMPOSE),
-        "versions": ((compose, written), broadcast_steps.VERSIONS),
-        "version_text": (
-            (compose, written, Tap("bcver:uk", (x.ASK_VERSION,))),
-            broadcast_steps.VERSION_TEXT,
-        ),
-        "audience": ((compose, written, done), broadcast_steps.AUDIENCE),
-        "audience_value": ((compose, written, done, town), broadcast_steps.AUDIENCE_VALUE),
-        "confirm": ((compose, written, done, town, bari), broadcast_steps.CONFIRM),
-        "when": (
-            (compose, written, done, town, bari, Tap("bcsend:later", (x.ASK_WHEN,))),
-            broadcast_steps.WHEN,
-        ),
+    paths: dict[str, tuple[Step, ...]] = {
+        "compose": (compose,),
+        "versions": (compose, written),
+        "version_text": (compose, written, Tap("bcver:uk", (x.ASK_VERSION,))),
+        "audience": (compose, written, done),
+        "audience_value": (compose, written, done, town),
+        "confirm": (compose, written, done, town, bari),
+        "when": (compose, written, done, town, bari, Tap("bcsend:later", (x.ASK_WHEN,))),
     }
     return tuple(
         Conversation(
             name,
             COORDINATORS,
             "broadcasts",
-            conversation=("handlers.broadcasts", key),
+            conversation=("broadcast", name),
             flow="broadcast",
             steps={"*": path},
             # A version taken, the version buttons are shown again.
@@ -674,7 +667,7 @@ def _broadcast_states() -> tuple[State, ...]:
             if name == "version_text"
             else (),
         )
-        for name, (path, key) in paths.items()
+        for name, path in paths.items()
     )
 
 
