@@ -14,10 +14,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from bot import audit
+from bot import audit, people
 from bot.clock import Clock
 from bot.db import Database, Transaction, from_db_time, to_db_time
 from bot.errors import InvalidInput, NotAllowed, NotFound
+from bot.events import EventService
 from bot.i18n import LANGUAGES, N_
 from bot.outbox import Outbox
 from bot.roles import Authorizer, Role, Roles
@@ -100,12 +101,20 @@ def check_text(text: str, photo: bool) -> str:
 
 
 class BroadcastService:
-    def __init__(self, db: Database, authz: Authorizer, outbox: Outbox, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, authz: Authorizer, outbox: Outbox, events: EventService, clock: Clock
+    ) -> None:
         self._db = db
         self._authz = authz
         self._outbox = outbox
+        self._events = events
         outbox.declare(KIND)
         self._clock = clock
+
+    async def forget(self, tx: Transaction, telegram_id: int) -> bool:
+        """/deleteme: their announcements stay (the outbox forgets their own rows), unnamed."""
+        tx.defer("UPDATE broadcasts SET created_by = 0 WHERE created_by = ?", (telegram_id,))
+        return False
 
     async def _coordinator(self, actor_id: int, tx: Transaction | None = None) -> Roles:
         roles = await self._authz.require_coordinator(actor_id, tx)
@@ -119,55 +128,38 @@ class BroadcastService:
         A town coordinator reaches the people of their towns only (and the people registered
         for an event they manage); the whole network and the staff roles need the network.
         """
-        reader = tx or self._db
         roles = await self._coordinator(actor_id, tx)
         network = roles.sees_network
-        sql = "SELECT telegram_id FROM people WHERE blocked_at IS NULL"
-        params: list[Any] = []
         kind, value = audience.kind, audience.value
+        towns: list[int] | None = None if network else sorted(roles.coordinator_towns)
         if kind is AudienceKind.EVERYONE and not network:
             raise NotAllowed()
         if kind is AudienceKind.TOWN:
             town_id = _int(value)
             if not network and town_id not in roles.coordinator_towns:
                 raise NotAllowed()
-            sql += " AND town_id = ?"
-            params.append(town_id)
-        elif kind is AudienceKind.LANGUAGE:
+            return await people.reachable(tx or self._db, town_ids=[town_id])
+        if kind is AudienceKind.LANGUAGE:
             if value not in LANGUAGES:
                 raise InvalidInput(N_("I do not know that language."))
-            sql += " AND language = ?"
-            params.append(value)
-        elif kind is AudienceKind.EVENT:
-            event_id = _int(value)
-            row = await reader.fetchone(
-                "SELECT scope, town_id FROM events WHERE id = ?", (event_id,)
-            )
-            if row is None:
-                raise NotFound(N_("That event does not exist (any more)."))
+            return await people.reachable(tx or self._db, town_ids=towns, language=value)
+        if kind is AudienceKind.EVENT:
+            event = await self._events.event_in(tx, _int(value))
             if not network and (
-                row["scope"] != "local" or row["town_id"] not in roles.coordinator_towns
+                event.scope != "local" or event.town_id not in roles.coordinator_towns
             ):
                 raise NotAllowed()
-            sql += (
-                " AND telegram_id IN (SELECT telegram_id FROM registrations"
-                " WHERE event_id = ? AND status = 'registered')"
-            )
-            params.append(event_id)
-            network = True  # everyone on an event they manage, wherever they live
-        elif kind is AudienceKind.ROLE:
+            # Everyone on an event they manage, wherever they live.
+            registered = await self._events.registered_ids(event.id, tx)
+            return await people.reachable(tx or self._db, among=registered)
+        if kind is AudienceKind.ROLE:
             if not network:
                 raise NotAllowed()
             if value not in (Role.MODERATOR, Role.COORDINATOR):
                 raise InvalidInput()
-            sql += " AND telegram_id IN (SELECT telegram_id FROM staff_roles WHERE role = ?)"
-            params.append(value)
-        if not network:
-            towns = sorted(roles.coordinator_towns)
-            sql += f" AND town_id IN ({', '.join('?' for _ in towns)})"
-            params.extend(towns)
-        rows = await reader.fetchall(sql + " ORDER BY telegram_id", params)
-        return [row[0] for row in rows]
+            holders = await self._authz.holders_of(Role(value), tx)
+            return await people.reachable(tx or self._db, among=holders)
+        return await people.reachable(tx or self._db, town_ids=towns)
 
     async def create(self, actor_id: int, draft: BroadcastDraft) -> Broadcast:
         photo = draft.photo_file_id is not None

@@ -85,6 +85,6 @@ class Drafts:
             )
         )
 
-    async def forget(self, tx: Transaction, telegram_id: int) -> None:
+    async def forget(self, tx: Transaction, telegram_id: int) -> bool:
         """/deleteme: whatever the person was in the middle of goes with them."""
-        tx.defer("DELETE FROM drafts WHERE telegram_id = ?", (telegram_id,))
+        return bool(await tx.execute("DELETE FROM drafts WHERE telegram_id = ?", (telegram_id,)))

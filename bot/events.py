@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import audit
+from bot import audit, people
 from bot.clock import Clock
 from bot.db import Database, Transaction, from_db_time, to_db_time
 from bot.errors import InvalidInput, NotAllowed, NotFound, NotRegistered
@@ -43,6 +44,9 @@ PROMOTED = "waitlist_promoted"
 FILL_ALERT = "event_fill"
 NOTICE_KINDS = (REMINDER, MOVED, CHANGED, CANCELLED, PROMOTED, FILL_ALERT)
 EDITABLE = ("title", "description", "place", "capacity")
+# An event is followed up once, this long after it ended, if it ended within the window.
+FOLLOW_UP_AFTER = timedelta(hours=1)
+FOLLOW_UP_WITHIN = timedelta(days=2)
 
 
 class Scope(StrEnum):
@@ -289,6 +293,15 @@ def check_draft(draft: EventDraft, now: datetime) -> EventDraft:
     )
 
 
+# A feature that follows up on events: called once per event that ended, in the change that
+# marks it followed up, with the people checked in there.
+Follower = Callable[[Transaction, "Event", list[int]], Awaitable[None]]
+_TO_FOLLOW_UP = (
+    " FROM events e LEFT JOIN towns t ON t.id = e.town_id WHERE e.followed_up_at IS NULL"
+    " AND e.status = 'scheduled' AND e.ends_at BETWEEN ? AND ?"
+)
+
+
 class EventService:
     def __init__(self, db: Database, authz: Authorizer, outbox: Outbox, clock: Clock) -> None:
         self._db = db
@@ -296,6 +309,23 @@ class EventService:
         self._outbox = outbox
         outbox.declare(*NOTICE_KINDS)
         self.clock = clock
+        self._followers: list[Follower] = []
+
+    async def export(self, telegram_id: int) -> dict[str, Any]:
+        rows = await self._db.fetchall(
+            "SELECT e.title, e.starts_at, r.status, r.display_name, r.joined_at, r.checked_in_at"
+            " FROM registrations r JOIN events e ON e.id = r.event_id WHERE r.telegram_id = ?"
+            " ORDER BY e.starts_at",
+            (telegram_id,),
+        )
+        return {"events": [dict(row) for row in rows]}
+
+    async def forget(self, tx: Transaction, telegram_id: int) -> bool:
+        """/deleteme: their registrations go; the events they created stay, unnamed."""
+        tx.defer("UPDATE events SET created_by = 0 WHERE created_by = ?", (telegram_id,))
+        return bool(
+            await tx.execute("DELETE FROM registrations WHERE telegram_id = ?", (telegram_id,))
+        )
 
     # Coordinators ---------------------------------------------------------------------------
 
@@ -505,6 +535,98 @@ class EventService:
         )
         events = [_event(row) for row in rows]
         return [event for event in events if await self.may_manage(roles, event)][:limit]
+
+    async def event_in(self, tx: Transaction | None, event_id: int) -> Event:
+        """One event, read in the caller's change if there is one."""
+        if tx is None:
+            return await self.get(event_id)
+        return await self._get_in(tx, event_id)
+
+    async def registered_ids(self, event_id: int, tx: Transaction | None = None) -> list[int]:
+        """The people registered for an event (not those waiting)."""
+        rows = await (tx or self._db).fetchall(
+            "SELECT telegram_id FROM registrations WHERE event_id = ? AND status = 'registered'",
+            (event_id,),
+        )
+        return [row[0] for row in rows]
+
+    async def titles(self, event_ids: set[int]) -> dict[int, str]:
+        if not event_ids:
+            return {}
+        rows = await self._db.fetchall(
+            f"SELECT id, title FROM events WHERE id IN ({','.join('?' * len(event_ids))})",
+            sorted(event_ids),
+        )
+        return {row[0]: row[1] for row in rows}
+
+    async def notice_about(self, kind: str, event_id: int, telegram_id: int) -> Event | None:
+        """The event a queued notice is about, while the notice still applies; None drops it:
+        the event is gone; it was cancelled (but for the notice that says so); or, for a
+        reminder, it has started or the person is no longer registered."""
+        try:
+            event = await self.get(event_id)
+        except NotFound:
+            return None
+        if kind == CANCELLED:
+            return event
+        if event.cancelled:
+            return None
+        if kind == REMINDER and (
+            self.clock() >= event.starts_at
+            or await self.status_of(event.id, telegram_id) != RegistrationStatus.REGISTERED
+        ):
+            return None
+        return event
+
+    async def managed_ids(self, actor_id: int) -> list[int]:
+        """Every event the actor's towns held or hold (every event, for the network)."""
+        roles = await self._authz.require_coordinator(actor_id)
+        if roles.sees_network:
+            rows = await self._db.fetchall("SELECT id FROM events")
+        else:
+            towns = sorted(roles.coordinator_towns)
+            rows = await self._db.fetchall(
+                "SELECT id FROM events WHERE scope = 'local'"
+                f" AND town_id IN ({','.join('?' * len(towns))})",
+                towns,
+            )
+        return [row[0] for row in rows]
+
+    # After an event ----------------------------------------------------------------------------
+
+    def after_event(self, follower: Follower) -> None:
+        """Call ``follower`` once for each event, an hour after it ended."""
+        self._followers.append(follower)
+
+    async def follow_up_due(self, now: datetime) -> int:
+        """Hand the events that ended an hour ago to their followers, once each: marked
+        followed up in the same change, so no restart or second pass repeats it."""
+        window = (to_db_time(now - FOLLOW_UP_WITHIN), to_db_time(now - FOLLOW_UP_AFTER))
+        # Most seconds no event is due: a plain read says so; the change reads again.
+        if not self._followers or not await self._db.fetchval(
+            f"SELECT EXISTS (SELECT 1{_TO_FOLLOW_UP})", window
+        ):
+            return 0
+        async with self._db.transaction() as tx:
+            events = [
+                _event(row)
+                for row in await tx.fetchall(
+                    EVENT_COLUMNS + _TO_FOLLOW_UP + " ORDER BY e.ends_at LIMIT 20", window
+                )
+            ]
+            for event in events:
+                attendees = await tx.fetchall(
+                    "SELECT telegram_id FROM registrations WHERE event_id = ?"
+                    " AND checked_in_at IS NOT NULL ORDER BY seq",
+                    (event.id,),
+                )
+                for follower in self._followers:
+                    await follower(tx, event, [row[0] for row in attendees])
+            tx.defer_many(
+                "UPDATE events SET followed_up_at = ? WHERE id = ?",
+                [(to_db_time(now), event.id) for event in events],
+            )
+        return len(events)
 
     # Participants ---------------------------------------------------------------------------
 
@@ -763,20 +885,16 @@ class EventService:
             return event
         tx.defer("UPDATE events SET fill_alerted = ? WHERE id = ?", (reached, event.id))
         town = event.town_id if event.scope == Scope.LOCAL else None
-        coordinators = await tx.fetchall(
-            "SELECT DISTINCT telegram_id FROM staff_roles WHERE role = 'coordinator'"
-            " AND (town_id IS NULL OR town_id IS ?)",
-            (town,),
-        )
+        coordinators = await self._authz.coordinators_of(town, tx)
         self._outbox.enqueue_all(
             tx,
             [
                 Queued(
-                    coordinator[0],
+                    coordinator,
                     FILL_ALERT,
                     {"event_id": event.id, "percent": reached},
                     subject=event.subject,
-                    dedupe_key=f"fill:{event.id}:{reached}:{coordinator[0]}",
+                    dedupe_key=f"fill:{event.id}:{reached}:{coordinator}",
                 )
                 for coordinator in coordinators
             ],
@@ -797,8 +915,7 @@ class EventService:
         return _event(row)
 
     async def _require_person(self, tx: Transaction, telegram_id: int) -> None:
-        if not await tx.fetchval("SELECT 1 FROM people WHERE telegram_id = ?", (telegram_id,)):
-            raise NotRegistered()
+        await people.require_known(tx, telegram_id)
 
     @staticmethod
     def _as_draft(event: Event, **changes: Any) -> EventDraft:

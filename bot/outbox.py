@@ -27,6 +27,7 @@ from enum import StrEnum
 from functools import partial
 from typing import Any, Protocol
 
+from bot import people
 from bot.clock import Clock
 from bot.db import Database, Transaction, from_db_time, to_db_time
 from bot.i18n import Catalogs, Translator
@@ -136,6 +137,11 @@ class Outbox:
         self._renderers: dict[str, Renderer] = {}
         self._kinds: set[str] = set()
         self.wake = asyncio.Event()
+
+    async def forget(self, tx: Transaction, telegram_id: int) -> bool:
+        """/deleteme: everything queued for them, sent or not: its chat id, dedupe key and
+        subject ("story:3") would link them to what stayed anonymous."""
+        return bool(await tx.execute("DELETE FROM outbox WHERE chat_id = ?", (telegram_id,)))
 
     def declare(self, *kinds: str) -> None:
         """The kinds a service queues: each must have a renderer before the bot starts."""
@@ -287,10 +293,7 @@ class Outbox:
     async def mark_blocked(self, chat_id: int) -> None:
         """The person blocked the bot: remember it, and drop what was waiting for them."""
         async with self._db.transaction() as tx:
-            await tx.execute(
-                "UPDATE people SET blocked_at = ? WHERE telegram_id = ? AND blocked_at IS NULL",
-                (to_db_time(self.clock()), chat_id),
-            )
+            people.mark_blocked_in(tx, chat_id, to_db_time(self.clock()))
             await tx.execute(
                 "UPDATE outbox SET status = 'blocked' WHERE chat_id = ? AND status = 'pending'",
                 (chat_id,),

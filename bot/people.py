@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -11,20 +12,8 @@ from bot.errors import InvalidInput, NotRegistered
 from bot.i18n import LANGUAGES, N_
 from bot.towns import TownService
 
+
 # Columns that name who did something: kept, with the actor unnamed (NOT NULL ones get 0).
-ERASED_ACTORS = (
-    ("audit_log", "actor_id", "NULL"),
-    ("moderation_log", "moderator_id", "0"),
-    ("stories", "decided_by", "NULL"),
-    ("staff_roles", "granted_by", "0"),
-    ("towns", "added_by", "NULL"),
-    ("events", "created_by", "0"),
-    ("broadcasts", "created_by", "0"),
-    ("rounds", "created_by", "0"),
-    ("pulse_surveys", "created_by", "0"),
-)
-
-
 class SelfDescription(StrEnum):
     RESIDENT = "resident"
     NEWCOMER = "newcomer"
@@ -73,6 +62,45 @@ def _person(row: Any) -> Person:
             SelfDescription(row["self_description"]) if row["self_description"] else None
         ),
         consented_at=row["consented_at"],
+    )
+
+
+# For other owners' changes: the people table's part of them, in their transaction ------------
+
+
+async def require_known(tx: Transaction, telegram_id: int) -> None:
+    """The person has joined (given consent); anyone else is asked to /start first."""
+    if not await tx.fetchval("SELECT 1 FROM people WHERE telegram_id = ?", (telegram_id,)):
+        raise NotRegistered()
+
+
+async def reachable(
+    reader: Database | Transaction,
+    *,
+    town_ids: Iterable[int] | None = None,
+    language: str | None = None,
+    among: Iterable[int] | None = None,
+) -> list[int]:
+    """Who the bot may write to (not blocked), narrowed to some towns, a language or a list."""
+    sql = "SELECT telegram_id FROM people WHERE blocked_at IS NULL"
+    params: list[Any] = []
+    for column, values in (("town_id", town_ids), ("telegram_id", among)):
+        if values is not None:
+            chosen = sorted(set(values))
+            sql += f" AND {column} IN ({', '.join('?' * len(chosen))})"
+            params += chosen
+    if language is not None:
+        sql += " AND language = ?"
+        params.append(language)
+    rows = await reader.fetchall(sql + " ORDER BY telegram_id", params)
+    return [row[0] for row in rows]
+
+
+def mark_blocked_in(tx: Transaction, telegram_id: int, at: str) -> None:
+    """The person blocked the bot (found when a message to them is refused)."""
+    tx.defer(
+        "UPDATE people SET blocked_at = ? WHERE telegram_id = ? AND blocked_at IS NULL",
+        (at, telegram_id),
     )
 
 
@@ -141,94 +169,31 @@ class PeopleService:
         )
 
     async def export(self, telegram_id: int) -> dict[str, Any]:
-        """Everything stored about one person, as they are entitled to see it."""
+        """The person's profile, for /mydata (``Services.export_person`` adds the rest)."""
         person = await self._db.fetchone(
-            "SELECT p.*, t.name AS town_name FROM people p LEFT JOIN towns t ON t.id = p.town_id"
-            " WHERE p.telegram_id = ?",
+            "SELECT * FROM people WHERE telegram_id = ?",
             (telegram_id,),
         )
-        roles = await self._db.fetchall(
-            "SELECT r.role, t.name AS town, r.granted_at FROM staff_roles r"
-            " LEFT JOIN towns t ON t.id = r.town_id WHERE r.telegram_id = ? ORDER BY r.id",
-            (telegram_id,),
-        )
-        actions = await self._db.fetchall(
-            "SELECT at, action, subject FROM audit_log WHERE actor_id = ? ORDER BY id",
-            (telegram_id,),
-        )
-        events = await self._db.fetchall(
-            "SELECT e.title, e.starts_at, r.status, r.display_name, r.joined_at, r.checked_in_at"
-            " FROM registrations r JOIN events e ON e.id = r.event_id WHERE r.telegram_id = ?"
-            " ORDER BY e.starts_at",
-            (telegram_id,),
-        )
-        stories = await self._db.fetchall(
-            "SELECT id, status, text, anonymous, signed_name, created_at, submitted_at,"
-            " decided_at, reject_reason FROM stories WHERE author_id = ? ORDER BY id",
-            (telegram_id,),
-        )
-        pulse = await self._db.fetchall(
-            "SELECT a.survey_id AS survey_version, e.title AS after_event, x.position AS statement,"
-            " x.answer, x.answered_at FROM pulse_answers x JOIN pulse_asks a ON a.id = x.ask_id"
-            " LEFT JOIN events e ON e.id = a.event_id WHERE a.telegram_id = ?"
-            " ORDER BY x.answered_at",
-            (telegram_id,),
-        )
+        town = None
+        if person is not None and person["town_id"] is not None:
+            town = (await self._towns.get(person["town_id"])).name
         return {
             "telegram_id": telegram_id,
             "profile": None
             if person is None
             else {
                 "language": person["language"],
-                "town": person["town_name"],
+                "town": town,
                 "other_town": bool(person["other_town"]),
                 "self_description": person["self_description"],
                 "consented_at": person["consented_at"],
                 "blocked_the_bot_at": person["blocked_at"],
             },
-            "events": [dict(row) for row in events],
-            "stories": [dict(row) for row in stories],
-            "staff_roles": [dict(row) for row in roles],
-            "staff_actions": [dict(row) for row in actions],
-            # The attitude pulse: answer 1-5, null for "prefer not to say".
-            "pulse": [dict(row) for row in pulse],
         }
 
-    async def erase(self, telegram_id: int, tx: Transaction | None = None) -> bool:
-        """Delete the person and every trace of their id; return whether anything was stored.
-
-        In the caller's transaction when given (``Services.erase_person`` erases the ballots'
-        link in the same one). What stays holds no id, name or text of theirs: their approved
-        anonymous stories, and the record of their staff actions with the actor unnamed (the
-        privacy notice says so). With ``secure_delete`` on, the deleted bytes are zeroed.
-        """
-        if tx is None:
-            async with self._db.transaction() as own:
-                return await self.erase(telegram_id, own)
-        person = (telegram_id,)
-        # Approved anonymous stories stay, with no link to the person; the rest goes.
-        tx.defer(
-            "DELETE FROM stories WHERE author_id = ?"
-            " AND NOT (status = 'approved' AND anonymous = 1)",
-            person,
-        )
-        # Everything queued for them, sent or not: its chat id, dedupe key and subject
-        # ("story:3") would link them to what stayed anonymous.
-        tx.defer("DELETE FROM outbox WHERE chat_id = ?", person)
-        # Where they acted as staff, the action stays and the actor goes.
-        for table, column, unnamed in ERASED_ACTORS:
-            tx.defer(f"UPDATE {table} SET {column} = {unnamed} WHERE {column} = ?", person)
-        tx.defer(
-            "UPDATE audit_log SET subject = NULL WHERE action IN ('grant', 'revoke')"
-            " AND subject = ?",
-            (str(telegram_id),),
-        )
-        roles = await tx.execute("DELETE FROM staff_roles WHERE telegram_id = ?", person)
-        # Their attitude pulse: every time they were asked, and their answers (cascading).
-        tx.defer("DELETE FROM pulse_asks WHERE telegram_id = ?", person)
-        # Their registrations go with them (ON DELETE CASCADE), the kept stories lose the author.
-        removed = await tx.execute("DELETE FROM people WHERE telegram_id = ?", person)
-        return bool(removed or roles)
+    async def forget(self, tx: Transaction, telegram_id: int) -> bool:
+        """/deleteme, last of the owners (``Services.erase_person``): the profile itself."""
+        return bool(await tx.execute("DELETE FROM people WHERE telegram_id = ?", (telegram_id,)))
 
     async def _update(self, telegram_id: int, sql: str, params: tuple[Any, ...]) -> None:
         if not await self._db.execute(sql, params):

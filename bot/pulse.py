@@ -23,10 +23,11 @@ from typing import Any
 
 from bot.db import Database, Transaction, to_db_time
 from bot.disclosure import SMALL_GROUP, shown_groups
-from bot.errors import InvalidInput, NotFound, NotRegistered
+from bot.errors import InvalidInput, NotFound
+from bot.events import EventService
 from bot.i18n import LANGUAGES, N_, SOURCE_LANGUAGE, Translator
 from bot.outbox import Outbox, Queued
-from bot.people import DESCRIPTION_OF_GROUP, SelfDescription
+from bot.people import DESCRIPTION_OF_GROUP, SelfDescription, require_known
 from bot.reports import Chart, Period, Scope, Section
 from bot.roles import Authorizer, Permission
 from bot.text import utf16_units
@@ -158,11 +159,35 @@ _DUE = (
 
 
 class PulseService:
-    def __init__(self, db: Database, authz: Authorizer, outbox: Outbox) -> None:
+    def __init__(
+        self, db: Database, authz: Authorizer, outbox: Outbox, events: EventService
+    ) -> None:
         self._db = db
         self._authz = authz
         self._outbox = outbox
+        self._events = events
         outbox.declare(OFFER)
+
+    async def export(self, telegram_id: int) -> dict[str, Any]:
+        rows = await self._db.fetchall(
+            "SELECT a.survey_id AS survey_version, a.event_id AS after_event,"
+            " x.position AS statement, x.answer, x.answered_at FROM pulse_answers x"
+            " JOIN pulse_asks a ON a.id = x.ask_id WHERE a.telegram_id = ? ORDER BY x.answered_at",
+            (telegram_id,),
+        )
+        titles = await self._events.titles({row["after_event"] for row in rows} - {None})
+        # The answer is 1-5, null for "prefer not to say".
+        return {
+            "pulse": [{**dict(row), "after_event": titles.get(row["after_event"])} for row in rows]
+        }
+
+    async def forget(self, tx: Transaction, telegram_id: int) -> bool:
+        """/deleteme: every time they were asked, and their answers (cascading); the surveys
+        they wrote stay, unnamed."""
+        tx.defer("UPDATE pulse_surveys SET created_by = 0 WHERE created_by = ?", (telegram_id,))
+        return bool(
+            await tx.execute("DELETE FROM pulse_asks WHERE telegram_id = ?", (telegram_id,))
+        )
 
     # The survey, written by network coordinators --------------------------------------------
 
@@ -246,8 +271,7 @@ class PulseService:
     ) -> Question | None:
         """Start (or go on with) the questions of one occasion; None once all are answered."""
         async with self._db.transaction() as tx:
-            if not await tx.fetchval("SELECT 1 FROM people WHERE telegram_id = ?", (telegram_id,)):
-                raise NotRegistered()
+            await require_known(tx, telegram_id)
             if not await tx.fetchval(
                 "SELECT 1 FROM pulse_surveys WHERE id = ? AND status = 'live'", (survey_id,)
             ):

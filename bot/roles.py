@@ -92,6 +92,25 @@ class Authorizer:
         rows = await self._db.fetchall("SELECT DISTINCT telegram_id FROM staff_roles")
         return {row[0] for row in rows} | set(self._admins)
 
+    async def holders_of(self, role: Role, tx: Transaction | None = None) -> list[int]:
+        """Everyone holding ``role``, for any town or the network (admins not included)."""
+        rows = await (tx or self._db).fetchall(
+            "SELECT DISTINCT telegram_id FROM staff_roles WHERE role = ? ORDER BY telegram_id",
+            (role,),
+        )
+        return [row[0] for row in rows]
+
+    async def coordinators_of(
+        self, town_id: int | None, tx: Transaction | None = None
+    ) -> list[int]:
+        """The coordinators of a town and of the network; of the network only for ``None``."""
+        rows = await (tx or self._db).fetchall(
+            "SELECT DISTINCT telegram_id FROM staff_roles WHERE role = 'coordinator'"
+            " AND (town_id IS NULL OR town_id IS ?) ORDER BY telegram_id",
+            (town_id,),
+        )
+        return [row[0] for row in rows]
+
     async def roles_of(self, telegram_id: int, tx: Transaction | None = None) -> Roles:
         rows = await (tx or self._db).fetchall(
             "SELECT role, town_id FROM staff_roles WHERE telegram_id = ?", (telegram_id,)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Protocol
 
+from bot.audit import AuditLog
 from bot.broadcasts import BroadcastService
 from bot.certificates import CertificateService
 from bot.clock import Clock
 from bot.config import Config
-from bot.db import Database
+from bot.db import Database, Transaction
 from bot.drafts import Drafts
 from bot.events import EventService
 from bot.i18n import Catalogs
@@ -23,6 +25,19 @@ from bot.stats import StatsService
 from bot.stories import StoryService
 from bot.towns import TownService
 from bot.votes import VoteService, load_ballot_key
+
+
+class PersonalData(Protocol):
+    """An owner of rows about a person: its part of /deleteme, in the erasure's transaction
+    (returns whether it held anything of theirs)."""
+
+    async def forget(self, tx: Transaction, telegram_id: int) -> bool: ...
+
+
+class Exported(Protocol):
+    """An owner of rows a person may see in /mydata: its part, as named sections."""
+
+    async def export(self, telegram_id: int) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -44,6 +59,7 @@ class Services:
     manual: ManualService
     certificates: CertificateService
     pulse: PulseService
+    audit: AuditLog
     drafts: Drafts
     clock: Clock
 
@@ -57,7 +73,7 @@ class Services:
         votes = VoteService(db, authz, outbox, clock, load_ballot_key(config.ballot_key_file))
         people = PeopleService(db, towns)
         events = EventService(db, authz, outbox, clock)
-        pulse = PulseService(db, authz, outbox)
+        pulse = PulseService(db, authz, outbox, events)
         reports = ReportService(db, authz, clock, config.timezone)
         reports.extra_sections.append(PulseReportSection(pulse))
         return cls(
@@ -67,13 +83,14 @@ class Services:
             outbox=outbox,
             events=events,
             stories=StoryService(db, authz, outbox, clock, config.public_channel),
-            broadcasts=BroadcastService(db, authz, outbox, clock),
+            broadcasts=BroadcastService(db, authz, outbox, events, clock),
             stats=StatsService(db, authz, clock),
             reports=reports,
             votes=votes,
             manual=ManualService(db, votes, config.default_language),
             certificates=CertificateService(people, events),
             pulse=pulse,
+            audit=AuditLog(db),
             drafts=Drafts(db, clock),
             clock=clock,
             authz=authz,
@@ -82,16 +99,52 @@ class Services:
             staff=StaffService(db, authz, towns),
         )
 
+    @property
+    def personal_data(self) -> tuple[PersonalData, ...]:
+        """Every owner of rows about a person. The ballots first (their markers are made from
+        the person's id), the profile last."""
+        return (
+            self.votes,
+            self.drafts,
+            self.pulse,
+            self.stories,
+            self.events,
+            self.broadcasts,
+            self.towns,
+            self.staff,
+            self.audit,
+            self.outbox,
+            self.people,
+        )
+
+    @property
+    def exported(self) -> tuple[Exported, ...]:
+        """What /mydata shows, in this order: the profile first."""
+        return (
+            self.people,
+            self.events,
+            self.stories,
+            self.staff,
+            self.audit,
+            self.pulse,
+        )
+
     async def erase_person(self, telegram_id: int) -> bool:
-        """/deleteme, in one transaction: ballots become unlinkable counts, then the profile and
-        every row that names the person go. Return whether anything was stored."""
+        """/deleteme, in one transaction handed to each owner in turn: ballots become
+        unlinkable counts, then every row that names the person goes. Return whether anything
+        was stored."""
         async with self.db.transaction() as tx:
-            await self.votes.forget_voter(tx, telegram_id)
-            await self.drafts.forget(tx, telegram_id)
-            erased = await self.people.erase(telegram_id, tx)
+            held = [await owner.forget(tx, telegram_id) for owner in self.personal_data]
         # secure_delete zeroed the freed bytes; the WAL still holds the old pages until now.
         await self.db.checkpoint()
-        return erased
+        return any(held)
+
+    async def export_person(self, telegram_id: int) -> dict[str, Any]:
+        """Everything stored about one person, as they are entitled to see it (/mydata)."""
+        data: dict[str, Any] = {}
+        for owner in self.exported:
+            data.update(await owner.export(telegram_id))
+        return data
 
     async def start(self) -> None:
         """Bring the database to this code's schema and add the configured towns and chapters."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from bot import audit
-from bot.db import Database, now_text
+from bot.db import Database, Transaction, now_text
 from bot.errors import InvalidInput
 from bot.i18n import N_
 from bot.roles import Authorizer, Permission, Role
@@ -26,6 +27,26 @@ class StaffService:
         self._db = db
         self._authz = authz
         self._towns = towns
+
+    async def export(self, telegram_id: int) -> dict[str, Any]:
+        rows = await self._db.fetchall(
+            "SELECT role, town_id, granted_at FROM staff_roles WHERE telegram_id = ? ORDER BY id",
+            (telegram_id,),
+        )
+        towns = {town.id: town.name for town in await self._towns.list_towns()}
+        return {
+            "staff_roles": [
+                {"role": r["role"], "town": towns.get(r["town_id"]), "granted_at": r["granted_at"]}
+                for r in rows
+            ]
+        }
+
+    async def forget(self, tx: Transaction, telegram_id: int) -> bool:
+        """/deleteme: the person's roles go; the roles they granted stay, the granter unnamed."""
+        tx.defer("UPDATE staff_roles SET granted_by = 0 WHERE granted_by = ?", (telegram_id,))
+        return bool(
+            await tx.execute("DELETE FROM staff_roles WHERE telegram_id = ?", (telegram_id,))
+        )
 
     async def _parse(self, role_name: str, town_slug: str | None) -> tuple[Role, int | None]:
         try:

@@ -12,12 +12,13 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
+from bot import people
 from bot.clock import Clock
 from bot.db import Database, Transaction, to_db_time
-from bot.errors import InvalidInput, NotFound, NotRegistered, UserFacingError
+from bot.errors import InvalidInput, NotFound, UserFacingError
 from bot.i18n import N_
 from bot.outbox import Outbox
-from bot.roles import Authorizer, Permission
+from bot.roles import Authorizer, Permission, Role
 from bot.text import utf16_units
 
 MIN_CHARACTERS = 20
@@ -154,6 +155,28 @@ class StoryService:
         self._clock = clock
         self.channel_id = channel_id
 
+    async def export(self, telegram_id: int) -> dict[str, Any]:
+        rows = await self._db.fetchall(
+            "SELECT id, status, text, anonymous, signed_name, created_at, submitted_at,"
+            " decided_at, reject_reason FROM stories WHERE author_id = ? ORDER BY id",
+            (telegram_id,),
+        )
+        return {"stories": [dict(row) for row in rows]}
+
+    async def forget(self, tx: Transaction, telegram_id: int) -> bool:
+        """/deleteme: their stories go, but for the approved anonymous ones, which stay with no
+        link to them; where they moderated, the decision stays and the moderator goes."""
+        person = (telegram_id,)
+        removed = await tx.execute(
+            "DELETE FROM stories WHERE author_id = ?"
+            " AND NOT (status = 'approved' AND anonymous = 1)",
+            person,
+        )
+        tx.defer("UPDATE stories SET author_id = NULL WHERE author_id = ?", person)
+        tx.defer("UPDATE stories SET decided_by = NULL WHERE decided_by = ?", person)
+        tx.defer("UPDATE moderation_log SET moderator_id = 0 WHERE moderator_id = ?", person)
+        return bool(removed)
+
     # Authors --------------------------------------------------------------------------------
 
     async def draft(self, author_id: int) -> Story | None:
@@ -170,8 +193,7 @@ class StoryService:
         """
         now = to_db_time(self._clock())
         async with self._db.transaction() as tx:
-            if not await tx.fetchval("SELECT 1 FROM people WHERE telegram_id = ?", (author_id,)):
-                raise NotRegistered()
+            await people.require_known(tx, author_id)
             phase = await tx.fetchval("SELECT value FROM settings WHERE name = 'proposals'")
             has_draft = await tx.fetchval(
                 "SELECT 1 FROM stories WHERE author_id = ? AND status = 'draft'", (author_id,)
@@ -377,6 +399,28 @@ class StoryService:
 
     # Readers --------------------------------------------------------------------------------
 
+    async def notice_about(self, kind: str, story_id: int) -> Story | None:
+        """The story a queued notice is about, while the notice still applies; None drops it:
+        the story is gone (erased with its author); the moderators' call to review it comes
+        after another moderator decided; the author's news or the channel's post before a
+        decision (or, for the post, without an approval)."""
+        try:
+            story = await self.get(story_id)
+        except NotFound:
+            return None
+        if kind == SUBMITTED and story.status is not StoryStatus.PENDING:
+            return None
+        if kind == DECIDED and story.status is StoryStatus.PENDING:
+            return None
+        if kind == PUBLISHED and story.status is not StoryStatus.APPROVED:
+            return None
+        return story
+
+    async def draft_still_waiting(self, author_id: int, updated_at: object) -> bool:
+        """Whether the draft a "still waiting" note was queued about is unchanged and unsent."""
+        draft = await self.draft(author_id)
+        return draft is not None and draft.updated_at == updated_at
+
     async def get(self, story_id: int) -> Story:
         row = await self._db.fetchone("SELECT * FROM stories WHERE id = ?", (story_id,))
         if row is None:
@@ -429,9 +473,6 @@ class StoryService:
         return _story(row)
 
     async def _moderators(self, tx: Transaction) -> list[int]:
-        rows = await tx.fetchall(
-            "SELECT DISTINCT telegram_id FROM staff_roles WHERE role = 'moderator'"
-        )
-        moderators = [row[0] for row in rows]
+        moderators = await self._authz.holders_of(Role.MODERATOR, tx)
         # With no moderator named yet, the admins read the queue: nothing slips through unseen.
         return moderators or sorted(self._authz.admins)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import audit
 from bot.config import SLUG_PATTERN, ChapterConfig, TownConfig
-from bot.db import Database, now_text
+from bot.db import Database, Transaction, now_text
 from bot.errors import InvalidInput, NotFound
 from bot.i18n import LANGUAGES, N_
 from bot.roles import Authorizer, Permission
@@ -29,6 +29,11 @@ class TownService:
     def __init__(self, db: Database, authz: Authorizer) -> None:
         self._db = db
         self._authz = authz
+
+    async def forget(self, tx: Transaction, telegram_id: int) -> bool:
+        """/deleteme: the towns they added stay, the adder unnamed."""
+        tx.defer("UPDATE towns SET added_by = NULL WHERE added_by = ?", (telegram_id,))
+        return False
 
     async def seed(
         self, towns: tuple[TownConfig, ...], chapters: tuple[ChapterConfig, ...]

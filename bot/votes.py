@@ -24,7 +24,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from bot import audit
+from bot import audit, people
 from bot.clock import Clock
 from bot.db import Database, Transaction, from_db_time, to_db_time
 from bot.disclosure import shown_groups
@@ -227,6 +227,15 @@ class VoteService:
 
     # Rounds ---------------------------------------------------------------------------------
 
+    async def open_round_on_waiting(self, actor_id: int, title: str, hours: int) -> Round:
+        """/newround: a vote on every proposal not already in an open vote, for ``hours``."""
+        await self._authz.require(actor_id, Permission.COORDINATE, None)
+        waiting = await self.proposals(not_in_open_round=True)
+        if not waiting:
+            raise InvalidInput(N_("There are no proposals to vote on. Add one with /addproposal."))
+        closes_at = self._clock() + timedelta(hours=hours)
+        return await self.open_round(actor_id, title, [p.id for p in waiting], closes_at)
+
     async def open_round(
         self,
         actor_id: int,
@@ -337,6 +346,14 @@ class VoteService:
         rows = await self._db.fetchall(MY_CHOICES, (round_id, self._voter(round_id, telegram_id)))
         return {row[0]: Choice(row[1]) for row in rows}
 
+    async def reminder_applies(self, round_id: int, telegram_id: int) -> Round | None:
+        """The round a "closes soon" reminder is about, while it is open and the person has
+        not voted; None drops the reminder."""
+        voting_round = await self.get_round(round_id)
+        if not voting_round.is_open(self._clock()) or await self.has_voted(round_id, telegram_id):
+            return None
+        return voting_round
+
     async def has_voted(self, round_id: int, telegram_id: int) -> bool:
         return bool(
             await self._db.fetchval(
@@ -345,10 +362,11 @@ class VoteService:
             )
         )
 
-    async def forget_voter(self, tx: Transaction, telegram_id: int) -> None:
+    async def forget(self, tx: Transaction, telegram_id: int) -> bool:
         """On erasure, in the erasure's transaction: the person's ballots stay as anonymous
         counts, unlinkable even to them, and a marker keeps them from voting on the same
-        proposals again."""
+        proposals again. The rounds they opened stay, unnamed."""
+        tx.defer("UPDATE rounds SET created_by = 0 WHERE created_by = ?", (telegram_id,))
         rounds = [row[0] for row in await tx.fetchall("SELECT id FROM rounds")]
         tx.defer_many(
             "INSERT OR IGNORE INTO spent_ballots (round_id, proposal_id, marker)"
@@ -359,6 +377,7 @@ class VoteService:
             "UPDATE ballots SET voter_key = NULL WHERE round_id = ? AND voter_key = ?",
             [(r, self._voter(r, telegram_id)) for r in rounds],
         )
+        return False  # a ballot is no longer the person's: nothing of theirs was stored
 
     # Results --------------------------------------------------------------------------------
 
@@ -439,10 +458,7 @@ class VoteService:
         return reminded
 
     async def _participants(self, tx: Transaction, round_id: int, voted: bool) -> list[int]:
-        people = [
-            row[0]
-            for row in await tx.fetchall("SELECT telegram_id FROM people WHERE blocked_at IS NULL")
-        ]
+        reachable = await people.reachable(tx)
         keys = {
             row[0]
             for row in await tx.fetchall(
@@ -453,14 +469,14 @@ class VoteService:
         }
         return [
             p
-            for p in people
+            for p in reachable
             if (self._voter(round_id, p) in keys or self._spent(round_id, p) in keys) == voted
         ]
 
-    async def _tell(self, tx: Transaction, people: list[int], kind: str, round_id: int) -> None:
+    async def _tell(self, tx: Transaction, chats: list[int], kind: str, round_id: int) -> None:
         self._outbox.enqueue_many(
             tx,
-            people,
+            chats,
             kind,
             {"round_id": round_id},
             not_before=self._clock(),

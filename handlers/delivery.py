@@ -81,8 +81,9 @@ class Delivery:
         ]
 
     async def _due_work(self) -> None:
-        """Every second: close the votes whose time is up, remind non-voters before that, and
-        offer the attitude pulse to those who attended an event that ended.
+        """Every second: close the votes whose time is up, remind non-voters before that, offer
+        the attitude pulse to those who attended an event that ended, and follow up on events
+        that ended (the rating requests).
 
         What they queue goes out through the outbox; the rows, not this loop, are the truth,
         so a restart simply finds the same due rounds again.
@@ -93,7 +94,8 @@ class Delivery:
                 voting = await services.votes.close_due() or await services.votes.remind_due()
                 # Not behind the votes' `or`: a pass busy with votes still offers the pulse.
                 offered = await services.pulse.due(services.clock())
-                if voting or offered:
+                followed = await services.events.follow_up_due(services.clock())
+                if voting or offered or followed:
                     services.outbox.wake.set()
             except Exception:
                 log.exception("the due-work pass failed; trying again")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from html import escape
 from io import BytesIO
 from typing import Any
@@ -15,7 +16,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 from bot import deeplinks
 from bot import events as ev
 from bot.deeplinks import DeepLink
-from bot.errors import InvalidInput, NotFound, NotRegistered
+from bot.errors import InvalidInput, NotRegistered
 from bot.events import Event, Outcome, RegistrationStatus, Scope
 from bot.i18n import N_, Translator
 from bot.outbox import OutboxRow, OutgoingMessage, Renderer
@@ -40,6 +41,9 @@ OUTCOME_TEXT: dict[Outcome, str] = {
     Outcome.CHECKED_IN: N_("Welcome! You are checked in."),
     Outcome.ALREADY_CHECKED_IN: N_("You are already checked in. Enjoy!"),
 }
+
+# More about a past event from other features (its ratings): lines under the attendance.
+ATTENDANCE_SECTIONS: list[Callable[[BashkeContext, Event], Awaitable[list[str]]]] = []
 
 
 def event_text(tr: Translator, event: Event, status: str | None) -> str:
@@ -312,6 +316,10 @@ async def attendance(update: Update, context: BashkeContext) -> None:
             for key, n in sorted(report.by_description.items())
         ]
         lines.append("\n" + tr.gettext("Who came:") + " " + escape(", ".join(report.names)))
+    for section in ATTENDANCE_SECTIONS:
+        more = await section(context, event)
+        if more:
+            lines += ["", *more]
     await show(
         update,
         "\n".join(lines),
@@ -405,11 +413,8 @@ def register_notices(services: Services) -> None:
     """The texts of what the events feature queues; rendered when sent, in today's language."""
     events = services.events
 
-    async def event_or_none(row: OutboxRow) -> ev.Event | None:
-        try:
-            return await events.get(int(row.params["event_id"]))
-        except NotFound:
-            return None
+    async def subject(row: OutboxRow) -> ev.Event | None:
+        return await events.notice_about(row.kind, int(row.params["event_id"]), row.chat_id)
 
     def heading(tr: Translator, event: ev.Event) -> str:
         return (
@@ -419,11 +424,8 @@ def register_notices(services: Services) -> None:
         )
 
     async def reminder(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
-        event = await event_or_none(row)
-        # Dropped, not sent, when the event is gone, moved past this reminder, or left.
-        if event is None or event.cancelled or events.clock() >= event.starts_at:
-            return None
-        if await events.status_of(event.id, row.chat_id) != RegistrationStatus.REGISTERED:
+        event = await subject(row)
+        if event is None:
             return None
         return OutgoingMessage(
             tr.gettext("⏰ Reminder: you are registered for this event.")
@@ -435,15 +437,15 @@ def register_notices(services: Services) -> None:
         """A notice that is an intro line above the event's heading, while the event stands."""
 
         async def render(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
-            event = await event_or_none(row)
-            if event is None or event.cancelled:
+            event = await subject(row)
+            if event is None:
                 return None
             return OutgoingMessage(tr.gettext(intro) + "\n\n" + heading(tr, event))
 
         return render
 
     async def cancelled(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
-        event = await event_or_none(row)
+        event = await subject(row)
         if event is None:
             return None
         return OutgoingMessage(
@@ -451,8 +453,8 @@ def register_notices(services: Services) -> None:
         )
 
     async def fill(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
-        event = await event_or_none(row)
-        if event is None or event.cancelled:
+        event = await subject(row)
+        if event is None:
             return None
         percent = int(row.params["percent"])
         text = tr.gettext("📈 “{title}”: {registered} of {capacity} seats taken ({percent}%).")

@@ -252,7 +252,7 @@ async def mydata_command(update: Update, context: BashkeContext) -> None:
     user = update.effective_user
     chat = update.effective_chat
     assert user is not None and chat is not None
-    data = await context.services.people.export(user.id)
+    data = await context.services.export_person(user.id)
     if data["profile"] is None and not data["staff_roles"] and not data["staff_actions"]:
         await show(update, context.tr.gettext("I store nothing about you."))
         return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Awaitable, Callable
 from html import escape
 
 from telegram import InputFile, InputMediaDocument, Update
@@ -16,6 +17,9 @@ from bot.stats import DESCRIPTIONS, Figures
 from bot.stories import StoryStatus
 from handlers.context import BashkeApp, BashkeContext
 from handlers.render import show
+
+# More figures from other features (ratings): lines under the others, within the asker's scope.
+STATS_SECTIONS: list[Callable[[BashkeContext], Awaitable[list[str]]]] = []
 
 STORY_STATES: dict[str, str] = {
     StoryStatus.PENDING: N_("waiting for review"),
@@ -70,7 +74,12 @@ async def stats_command(update: Update, context: BashkeContext) -> None:
     assert user is not None and chat is not None
     tr = context.tr
     figures = await context.services.stats.figures(user.id)
-    await show(update, stats_text(tr, figures))
+    text = stats_text(tr, figures)
+    for section in STATS_SECTIONS:
+        lines = await section(context)
+        if lines:
+            text += "\n\n" + "\n".join(lines)
+    await show(update, text)
     if figures.towns:
         image = charts.stacked_bars(
             tr,

@@ -346,24 +346,20 @@ async def read_story(update: Update, context: BashkeContext) -> None:
 def register_notices(services: Services) -> None:
     stories = services.stories
 
-    async def story_or_none(row: OutboxRow) -> Story | None:
-        # A story erased with its author (/deleteme) before its notice's turn: drop the notice.
-        try:
-            return await stories.get(int(row.params["story_id"]))
-        except NotFound:
-            return None
+    async def subject(row: OutboxRow) -> Story | None:
+        return await stories.notice_about(row.kind, int(row.params["story_id"]))
 
     async def submitted(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
-        story = await story_or_none(row)
-        if story is None or story.status is not StoryStatus.PENDING:
-            return None  # decided already by another moderator
+        story = await subject(row)
+        if story is None:
+            return None
         if story.kind is Kind.PROPOSAL:
             return OutgoingMessage(tr.gettext("📝 A new proposal is waiting for review: /queue"))
         return OutgoingMessage(tr.gettext("📝 A new story is waiting for review: /queue"))
 
     async def decided(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
-        story = await story_or_none(row)
-        if story is None or story.status is StoryStatus.PENDING:
+        story = await subject(row)
+        if story is None:
             return None
         chapter = await chapter_title(services, tr, story.chapter_id)
         reason = ""
@@ -392,15 +388,14 @@ def register_notices(services: Services) -> None:
         return OutgoingMessage(text.format(chapter=escape(chapter), reason=escape(reason)))
 
     async def published(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
-        story = await story_or_none(row)
-        if story is None or story.status is not StoryStatus.APPROVED:
+        story = await subject(row)
+        if story is None:
             return None
         chapter = await chapter_title(services, tr, story.chapter_id)
         return OutgoingMessage(story_html(tr, story, chapter))
 
     async def draft_waiting(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
-        draft = await stories.draft(row.chat_id)
-        if draft is None or draft.updated_at != row.params.get("updated_at"):
+        if not await stories.draft_still_waiting(row.chat_id, row.params.get("updated_at")):
             return None
         return OutgoingMessage(
             tr.gettext(

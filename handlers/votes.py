@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from html import escape
 
 from telegram import InputFile, Update
@@ -323,12 +322,8 @@ async def newround_command(update: Update, context: BashkeContext) -> None:
                 "Every proposal not already in a vote is included."
             )
         )
-    proposals = await services.votes.proposals(not_in_open_round=True)
-    if not proposals:
-        raise InvalidInput(N_("There are no proposals to vote on. Add one with /addproposal."))
-    closes = services.clock() + timedelta(hours=hours)
-    voting_round = await services.votes.open_round(
-        context.asker, " ".join(args[1:]), [p.id for p in proposals], closes
+    voting_round = await services.votes.open_round_on_waiting(
+        context.asker, " ".join(args[1:]), hours
     )
     link = DeepLink(deeplinks.VOTE, voting_round.id).payload()
     await show(
@@ -381,11 +376,8 @@ def register_notices(services: Services) -> None:
     votes = services.votes
 
     async def reminder(row: OutboxRow, tr: Translator) -> OutgoingMessage | None:
-        round_id = int(row.params["round_id"])
-        voting_round = await votes.get_round(round_id)
-        if not voting_round.is_open(services.clock()) or await votes.has_voted(
-            round_id, row.chat_id
-        ):
+        voting_round = await votes.reminder_applies(int(row.params["round_id"]), row.chat_id)
+        if voting_round is None:
             return None
         return OutgoingMessage(
             tr.gettext(

@@ -153,7 +153,7 @@ async def test_after_erasure_no_row_and_no_byte_holds_the_person(services: Servi
     assert [tuple(a) for a in actions] == [("create_event", None, "event:1")]
     # Someone who stays keeps everything.
     assert await services.events.status_of(1, OTHER) == "registered"
-    assert (await services.people.export(OTHER))["profile"] is not None
+    assert (await services.export_person(OTHER))["profile"] is not None
 
 
 async def test_erasure_is_one_transaction(
@@ -168,7 +168,7 @@ async def test_erasure_is_one_transaction(
     async def failing(*args: object) -> bool:
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(services.people, "erase", failing)
+    monkeypatch.setattr(services.people, "forget", failing)
     with pytest.raises(sqlite3.OperationalError):
         await services.erase_person(LEAVING)
     assert await services.people.get(LEAVING) is not None

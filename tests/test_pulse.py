@@ -229,7 +229,7 @@ async def test_answers_are_in_mydata_and_go_with_deleteme(services: Services) ->
     survey = await live_survey(services)
     (person,) = await people(services, 1, 0)
     await answer_all(services, person, survey, None, 3)
-    data = await services.people.export(person)
+    data = await services.export_person(person)
     assert [
         (a["survey_version"], a["statement"], a["answer"], a["after_event"]) for a in data["pulse"]
     ] == [
@@ -240,7 +240,7 @@ async def test_answers_are_in_mydata_and_go_with_deleteme(services: Services) ->
     # After an event: its title says which.
     event = await attended_event(services, [person])
     await answer_all(services, person, survey, event, 0)
-    data = await services.people.export(person)
+    data = await services.export_person(person)
     assert {(a["statement"], a["answer"], a["after_event"]) for a in data["pulse"][3:]} == {
         (1, None, "Supper"),
         (2, None, "Supper"),

@@ -299,7 +299,7 @@ async def test_someone_erased_while_an_announcement_is_queued_gets_nothing(
     leaving = PEOPLE[3]
     draft = BroadcastDraft(text="The spring gathering", audience=Audience(AudienceKind.EVERYONE))
     async with between_checks_and_change(
-        services.db, lambda: services.people.erase(leaving)
+        services.db, lambda: services.erase_person(leaving)
     ) as erased:
         broadcast = await services.broadcasts.create(NETWORK_COORD, draft)
     assert erased == [True]

@@ -57,19 +57,19 @@ async def test_mydata_holds_everything_and_erase_removes_it(services: Services) 
     shkoder = await services.towns.by_slug("shkoder")
     await services.people.set_town(ANA, shkoder.id)
     await services.staff.grant(ADMIN_ID, ANA, "coordinator", "shkoder")
-    data = await services.people.export(ANA)
+    data = await services.export_person(ANA)
     assert data["profile"]["language"] == "uk"
     assert data["profile"]["town"] == "Shkodër"
     assert [r["role"] for r in data["staff_roles"]] == ["coordinator"]
 
-    assert await services.people.erase(ANA) is True
+    assert await services.erase_person(ANA) is True
     assert await services.people.get(ANA) is None
     assert (
         await services.db.fetchval("SELECT COUNT(*) FROM staff_roles WHERE telegram_id = ?", (ANA,))
         == 0
     )
-    assert (await services.people.export(ANA))["profile"] is None
-    assert await services.people.erase(ANA) is False
+    assert (await services.export_person(ANA))["profile"] is None
+    assert await services.erase_person(ANA) is False
 
 
 async def test_only_admins_manage_roles_and_towns(services: Services) -> None:
