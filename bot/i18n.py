@@ -15,6 +15,7 @@ from babel import Locale
 from babel.dates import format_datetime, format_time, match_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 
 from bot import PROJECT_ROOT
 
@@ -58,6 +59,10 @@ class Translator:
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         return self.translations.ngettext(singular, plural, n)
+
+    def decimal(self, value: float) -> str:
+        """A figure with one decimal, as the reader writes it ("4.3", "4,3")."""
+        return format_decimal(value, format="0.0", locale=self.locale)
 
     def moment(self, moment: datetime, timezone: str, fmt: str = "medium") -> str:
         """A moment as the reader says it, on the clock of ``timezone`` (an event's or town's)."""

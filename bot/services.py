@@ -18,6 +18,7 @@ from bot.manual import ManualService
 from bot.outbox import Outbox
 from bot.people import PeopleService
 from bot.pulse import PulseReportSection, PulseService
+from bot.ratings import RatingService
 from bot.reports import ReportService
 from bot.roles import Authorizer
 from bot.staff import StaffService
@@ -59,6 +60,7 @@ class Services:
     manual: ManualService
     certificates: CertificateService
     pulse: PulseService
+    ratings: RatingService
     audit: AuditLog
     drafts: Drafts
     clock: Clock
@@ -90,6 +92,7 @@ class Services:
             manual=ManualService(db, votes, config.default_language),
             certificates=CertificateService(people, events),
             pulse=pulse,
+            ratings=RatingService(db, authz, outbox, events, clock),
             audit=AuditLog(db),
             drafts=Drafts(db, clock),
             clock=clock,
@@ -106,6 +109,7 @@ class Services:
         return (
             self.votes,
             self.drafts,
+            self.ratings,
             self.pulse,
             self.stories,
             self.events,
@@ -127,6 +131,7 @@ class Services:
             self.staff,
             self.audit,
             self.pulse,
+            self.ratings,
         )
 
     async def erase_person(self, telegram_id: int) -> bool:

@@ -26,6 +26,7 @@ from handlers import (
     menus,
     onboarding,
     pulse,
+    ratings,
     reports,
     staff,
     stats,
@@ -69,6 +70,7 @@ def build_application(services: Services) -> BashkeApp:
     broadcasts.register_notices(services)
     votes.register_notices(services)
     pulse.register_notices(services)
+    ratings.register_notices(services)
     event_new.register(app)
     event_move.register(app)
     event_edit.register(app)
@@ -81,6 +83,7 @@ def build_application(services: Services) -> BashkeApp:
     reports.register(app)
     certificates.register(app)
     pulse.register(app)
+    ratings.register(app)
     votes.register(app)
     fallbacks.register(app)
     app.add_error_handler(on_error)

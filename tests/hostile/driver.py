@@ -62,6 +62,7 @@ OWNER_COLUMN = {
     "moderation_log": "moderator_id",
     "towns": "added_by",
     "drafts": "telegram_id",
+    "ratings": "telegram_id",
 }
 
 

@@ -147,6 +147,14 @@ MOVED = Msg("The event has new times; everyone on it is being told.")
 ASK_NEW_TITLE = Msg("The new title?")
 ASK_NEW_CAPACITY = Msg("How many seats now? Write a number, or - for no limit.")
 SAVED = Msg("Saved; everyone on the event is being told.")
+ASK_SENTENCE = Msg(
+    "Thank you! If you like, add one sentence about it: what was good, or what could be better."
+)
+NOTED = Msg("Thank you, it is noted.")
+WRITE_SENTENCE = Msg("Please write a sentence, or tap Skip.")
+SENTENCE_TOO_LONG = Msg("Please keep it to one sentence of at most {limit} characters.")
+NOT_ASKED = Msg("Only the people who came to this event can rate it.")
+STARS = Msg("Please choose from 1 to 5 stars.")
 TITLE_TOO_LONG = Msg("The title can have at most {limit} characters; this has {length}.")
 DESCRIPTION_TOO_LONG = Msg(
     "The description can have at most {limit} characters; this has {length}."
@@ -361,6 +369,8 @@ def tap(ctx: Ctx, case_id: str) -> Expect:
         "cb-results-open": RESULTS_HIDDEN,
         "cb-pulse-answer-gone": PULSE_GONE,
         "cb-pulse-stop-gone": PULSE_GONE,
+        "cb-rate-gone": NOT_ASKED,
+        "cb-rate-stars": STARS,
     }
     if case_id == "cb-pulse-start-gone":
         # Someone unknown is asked to /start first; anyone else learns it is no longer open.
@@ -442,6 +452,7 @@ def _conversation_tap(ctx: Ctx, case_id: str) -> Expect:
         "cb-audience-nobody": ("broadcast", "audience", stays(INVALID)),
         "cb-audience-value": ("broadcast", "audience_value", stays(INVALID)),
         "cb-send-maybe": ("broadcast", "confirm", moves(STOPPED)),
+        "cb-rate-skip": ("rating", "rating_comment", moves(NOTED)),
     }
     conversation, step, expect = rules[case_id]
     return expect if in_step(ctx, conversation, step) else stays(STALE)

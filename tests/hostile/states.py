@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.botapi import utf16_len
 from tests.hostile import expect as x
 from tests.hostile.corpus import COUNT, FUTURE, FUTURE_YEAR, HOURS, TIME
 from tests.hostile.driver import (
@@ -428,6 +429,11 @@ class Conversation(State):
                 session.fail(lane, inp.step, inp, "the preview is not the message as written")
         elif self.name in ("edit_title", "edit_capacity", "move_end"):
             self._claim_event_change(session, lane, inp, reply, diff, value)
+        elif self.name == "rating_comment" and isinstance(inp.step, Text):
+            noted = diff.claim(lambda c: c.table == "ratings" and c.owner == lane.id)
+            kept = noted[0].row["comment"] if len(noted) == 1 else None
+            if kept != " ".join(value.split()):
+                session.fail(lane, inp.step, inp, f"the sentence was kept as {kept!r}")
         elif self.name == "when":
             made = diff.claim(lambda c: c.table == "broadcasts" and c.owner == lane.id)
             subject = f"broadcast:{made[0].rowid}" if len(made) == 1 else "?"
@@ -508,6 +514,16 @@ def _edit_capacity(lane: Lane, value: str, tags: frozenset[str]) -> Expect:
     return moves(x.SAVED) if COUNT in tags or value.strip() == "-" else stays(x.SEATS)
 
 
+def _sentence(lane: Lane, value: str, tags: frozenset[str]) -> Expect:
+    """One sentence about an event: on one line, at most 300 characters as Telegram counts."""
+    sentence = " ".join(value.split())
+    if not sentence:
+        return stays(x.WRITE_SENTENCE)
+    if utf16_len(sentence) > 300:
+        return stays(x.SENTENCE_TOO_LONG)
+    return moves(x.NOTED)
+
+
 def _announcement(lane: Lane, value: str, tags: frozenset[str]) -> Expect:
     rule = x.announcement(value)
     return rule if rule.must == "stay" else moves(x.ASK_VERSIONS)
@@ -530,6 +546,7 @@ TEXT_RULES: dict[str, Rule] = {
     "compose": _announcement,
     "version_text": _announcement,
     "when": _date(x.QUEUED, *x.DATE_REFUSALS),
+    "rating_comment": _sentence,
 }
 
 
@@ -671,4 +688,21 @@ def _broadcast_states() -> tuple[State, ...]:
     )
 
 
-STATES: tuple[State, ...] = ONBOARDING + _story_states() + _newevent_states() + _broadcast_states()
+def _rating_states() -> tuple[State, ...]:
+    """After the stars for an event they came to, the sentence about it (the world asked each
+    lane of this state about its event)."""
+    return (
+        Conversation(
+            "rating_comment",
+            ("participant", "moderator", "town", "network", "admin"),
+            "events",
+            conversation=("rating", "comment"),
+            flow="rating",
+            steps={"*": (Tap("rate:{event}:4", (x.ASK_SENTENCE,), strict=False),)},
+        ),
+    )
+
+
+STATES: tuple[State, ...] = (
+    ONBOARDING + _story_states() + _newevent_states() + _broadcast_states() + _rating_states()
+)

@@ -134,6 +134,12 @@ class People:
             await services.people.give_consent(telegram_id, language)
             await services.people.set_town(telegram_id, int(self.world["bari"]))
             await services.people.set_self_description(telegram_id, "resident")
+        if state.flow == "rating":
+            # Checked in at the world's event, and asked to rate it afterwards.
+            await services.db.execute(
+                "INSERT INTO ratings (event_id, telegram_id, asked_at) VALUES (?, ?, ?)",
+                (int(self.world["event"]), telegram_id, "2026-01-01T00:00:00Z"),
+            )
         if role in ("town", "network", "admin"):
             scope, town = {
                 "town": ("local", self.world["bari"]),
@@ -172,6 +178,7 @@ STEP_CALLBACKS: dict[str, frozenset[str]] = {
             "cb-send-maybe",
         }
     ),
+    "rating": frozenset({"cb-rate-skip"}),
     "stories": frozenset(
         {
             "cb-chapter",
