@@ -44,10 +44,12 @@ class Drafts:
         )
         return None if row is None else Draft(row[0], row[1], from_db_time(row[2]))
 
-    async def load(self, telegram_id: int, kind: str, answers: type[A]) -> tuple[Draft, A] | None:
+    async def load(
+        self, telegram_id: int, kind: str, answers: type[A], tx: Transaction | None = None
+    ) -> tuple[Draft, A] | None:
         """Where the person is in one flow and its typed answers, or None when there is none
         (or it no longer reads as ``answers``: then it is dropped)."""
-        row = await self._db.fetchone(
+        row = await (tx or self._db).fetchone(
             "SELECT step, updated_at, answers FROM drafts WHERE telegram_id = ? AND kind = ?",
             (telegram_id, kind),
         )
@@ -56,13 +58,15 @@ class Drafts:
         try:
             typed = msgspec.json.decode(row[2], type=answers)
         except msgspec.ValidationError:
-            await self.drop(telegram_id, kind)
+            await self.drop(telegram_id, kind, tx)
             return None
         return Draft(kind, row[0], from_db_time(row[1])), typed
 
-    async def save(self, telegram_id: int, kind: str, step: str, answers: Any) -> None:
+    async def save(
+        self, telegram_id: int, kind: str, step: str, answers: Any, tx: Transaction | None = None
+    ) -> None:
         """Write the flow's place and answers (the first write starts it)."""
-        await self._db.execute(
+        await (tx or self._db).execute(
             "INSERT INTO drafts (telegram_id, kind, step, answers, updated_at, turn)"
             " VALUES (?, ?, ?, ?, ?,"
             " (SELECT IFNULL(MAX(turn), 0) + 1 FROM drafts WHERE telegram_id = ?))"
@@ -78,12 +82,31 @@ class Drafts:
             ),
         )
 
-    async def drop(self, telegram_id: int, kind: str) -> bool:
+    async def drop(self, telegram_id: int, kind: str, tx: Transaction | None = None) -> bool:
         return bool(
-            await self._db.execute(
+            await (tx or self._db).execute(
                 "DELETE FROM drafts WHERE telegram_id = ? AND kind = ?", (telegram_id, kind)
             )
         )
+
+    async def export(self, telegram_id: int) -> dict[str, Any]:
+        """/mydata: what the person was in the middle of, with what they had written."""
+        rows = await self._db.fetchall(
+            "SELECT kind, step, answers, updated_at FROM drafts WHERE telegram_id = ?"
+            " ORDER BY turn",
+            (telegram_id,),
+        )
+        return {
+            "unfinished": [
+                {
+                    "what": row["kind"],
+                    "step": row["step"],
+                    "answers": msgspec.json.decode(row["answers"]),
+                    "updated_at": row["updated_at"],
+                }
+                for row in rows
+            ]
+        }
 
     async def forget(self, tx: Transaction, telegram_id: int) -> bool:
         """/deleteme: whatever the person was in the middle of goes with them."""

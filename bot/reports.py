@@ -349,7 +349,7 @@ class ReportService:
         zone = ZoneInfo(period.timezone)
         # Counted by the hour in SQL, then put in the network's months here (few rows).
         for column, index, status in (
-            ("submitted_at", 0, "s.status != 'draft'"),
+            ("submitted_at", 0, "s.submitted_at IS NOT NULL"),
             ("decided_at", 1, "s.status = 'approved'"),
         ):
             rows = await self._db.fetchall(
@@ -370,7 +370,7 @@ class ReportService:
         row = await self._db.fetchone(
             "SELECT COUNT(*) AS submitted, IFNULL(SUM(s.status = 'approved'), 0) AS accepted"
             " FROM stories s LEFT JOIN people p ON p.telegram_id = s.author_id"
-            " WHERE s.kind = 'proposal' AND s.status != 'draft'"
+            " WHERE s.kind = 'proposal'"
             f" AND s.submitted_at >= ? AND s.submitted_at < ? AND {authors}",
             [start, end, *params],
         )

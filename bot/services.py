@@ -77,6 +77,7 @@ class Services:
         events = EventService(db, authz, outbox, clock)
         pulse = PulseService(db, authz, outbox, events)
         reports = ReportService(db, authz, clock, config.timezone)
+        drafts = Drafts(db, clock)
         reports.extra_sections.append(PulseReportSection(pulse))
         return cls(
             config=config,
@@ -84,7 +85,7 @@ class Services:
             catalogs=catalogs,
             outbox=outbox,
             events=events,
-            stories=StoryService(db, authz, outbox, clock, config.public_channel),
+            stories=StoryService(db, authz, outbox, drafts, clock, config.public_channel),
             broadcasts=BroadcastService(db, authz, outbox, events, clock),
             stats=StatsService(db, authz, clock),
             reports=reports,
@@ -94,7 +95,7 @@ class Services:
             pulse=pulse,
             ratings=RatingService(db, authz, outbox, events, clock),
             audit=AuditLog(db),
-            drafts=Drafts(db, clock),
+            drafts=drafts,
             clock=clock,
             authz=authz,
             towns=towns,
@@ -132,6 +133,7 @@ class Services:
             self.audit,
             self.pulse,
             self.ratings,
+            self.drafts,
         )
 
     async def erase_person(self, telegram_id: int) -> bool:

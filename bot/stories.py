@@ -1,13 +1,14 @@
 """Stories: participants write an experience for a chapter of the manual; moderators decide.
 
-The draft is a row from the first answer on, so a restart in the middle of the conversation
-loses nothing; the conversation's step is derived from what the row already holds.
+The draft is kept in the drafts table (bot/drafts.py) from the first answer on, like every
+conversation's, so a restart in the middle loses nothing; its step is derived from what it
+already holds. Sent, it becomes a row of ``stories``, waiting for the moderators.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from bot import people
 from bot.clock import Clock
 from bot.db import Database, Transaction, to_db_time
+from bot.drafts import Drafts
 from bot.errors import InvalidInput, NotFound, UserFacingError
 from bot.i18n import N_
 from bot.outbox import Outbox
@@ -33,6 +35,8 @@ SUBMITTED = "story_submitted"
 DECIDED = "story_decided"
 PUBLISHED = "story_published"
 DRAFT_WAITING = "story_draft_waiting"
+DRAFT = "story"  # the drafts table's kind for an unfinished story or proposal
+NO_DRAFT = N_("There is no story waiting to be sent. Start one with /story.")
 
 
 class Reason(StrEnum):
@@ -44,7 +48,6 @@ class Reason(StrEnum):
 
 
 class StoryStatus(StrEnum):
-    DRAFT = "draft"
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
@@ -84,6 +87,25 @@ class Story:
     title: str | None = None
 
     @property
+    def byline(self) -> str | None:
+        """The name shown under the story, or None: anonymous stories show no name anywhere."""
+        return None if self.anonymous or not self.signed_name else self.signed_name
+
+
+@dataclass(frozen=True)
+class StoryDraft:
+    """An unfinished story or proposal, as the drafts table keeps it."""
+
+    kind: Kind = Kind.STORY
+    chapter_id: int | None = None
+    title: str | None = None
+    text: str | None = None
+    anonymous: bool | None = None
+    signed_name: str | None = None
+    created_at: str = ""
+    updated_at: str = ""
+
+    @property
     def step(self) -> Step:
         if self.chapter_id is None:
             return Step.CHAPTER
@@ -97,7 +119,6 @@ class Story:
 
     @property
     def byline(self) -> str | None:
-        """The name shown under the story, or None: anonymous stories show no name anywhere."""
         return None if self.anonymous or not self.signed_name else self.signed_name
 
 
@@ -117,6 +138,11 @@ def _story(row: Any) -> Story:
         kind=Kind(row["kind"]),
         title=row["title"],
     )
+
+
+def _draft_subject(author_id: int) -> str:
+    """The outbox subject of the note about an author's unfinished draft."""
+    return f"story-draft:{author_id}"
 
 
 def check_story_text(text: str) -> str:
@@ -146,11 +172,18 @@ def check_story_text(text: str) -> str:
 
 class StoryService:
     def __init__(
-        self, db: Database, authz: Authorizer, outbox: Outbox, clock: Clock, channel_id: int | None
+        self,
+        db: Database,
+        authz: Authorizer,
+        outbox: Outbox,
+        drafts: Drafts,
+        clock: Clock,
+        channel_id: int | None,
     ) -> None:
         self._db = db
         self._authz = authz
         self._outbox = outbox
+        self._drafts = drafts
         outbox.declare(SUBMITTED, DECIDED, PUBLISHED, DRAFT_WAITING)
         self._clock = clock
         self.channel_id = channel_id
@@ -179,26 +212,21 @@ class StoryService:
 
     # Authors --------------------------------------------------------------------------------
 
-    async def draft(self, author_id: int) -> Story | None:
-        row = await self._db.fetchone(
-            "SELECT * FROM stories WHERE author_id = ? AND status = 'draft'", (author_id,)
-        )
-        return None if row is None else _story(row)
+    async def draft(self, author_id: int, tx: Transaction | None = None) -> StoryDraft | None:
+        loaded = await self._drafts.load(author_id, DRAFT, StoryDraft, tx)
+        return None if loaded is None else loaded[1]
 
-    async def start(self, author_id: int, kind: Kind = Kind.STORY) -> Story:
+    async def start(self, author_id: int, kind: Kind = Kind.STORY) -> StoryDraft:
         """The author's draft, created if needed; refused while too many wait for review.
 
         An unfinished draft of the other kind is resumed rather than replaced: nothing the
         person wrote is thrown away without their /cancel.
         """
-        now = to_db_time(self._clock())
         async with self._db.transaction() as tx:
             await people.require_known(tx, author_id)
             phase = await tx.fetchval("SELECT value FROM settings WHERE name = 'proposals'")
-            has_draft = await tx.fetchval(
-                "SELECT 1 FROM stories WHERE author_id = ? AND status = 'draft'", (author_id,)
-            )
-            if kind is Kind.PROPOSAL and phase != "open" and not has_draft:
+            draft = await self.draft(author_id, tx)
+            if kind is Kind.PROPOSAL and phase != "open" and draft is None:
                 raise InvalidInput(
                     N_(
                         "Proposals are not being collected right now. You can "
@@ -217,53 +245,52 @@ class StoryService:
                     ),
                     count=waiting,
                 )
-            await tx.execute(
-                "INSERT OR IGNORE INTO stories (author_id, kind, anonymous, created_at,"
-                " updated_at) SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM stories"
-                " WHERE author_id = ? AND status = 'draft')",
+            if draft is None:
+                now = to_db_time(self._clock())
                 # Proposals carry no name: they are the network's, once adopted.
-                (author_id, kind.value, 1 if kind is Kind.PROPOSAL else None, now, now, author_id),
-            )
-        story = await self.draft(author_id)
-        assert story is not None
-        return story
+                draft = StoryDraft(
+                    kind=kind,
+                    anonymous=True if kind is Kind.PROPOSAL else None,
+                    created_at=now,
+                )
+                draft = await self._save(tx, author_id, draft)
+        return draft
 
-    async def set_chapter(self, author_id: int, chapter_id: int) -> Story:
+    async def set_chapter(self, author_id: int, chapter_id: int) -> StoryDraft:
         if not await self._db.fetchval("SELECT 1 FROM chapters WHERE id = ?", (chapter_id,)):
             raise NotFound(N_("That chapter does not exist (any more)."))
-        return await self._update_draft(author_id, "chapter_id = ?", (chapter_id,))
+        return await self._update_draft(author_id, chapter_id=chapter_id)
 
-    async def set_title(self, author_id: int, title: str) -> Story:
+    async def set_title(self, author_id: int, title: str) -> StoryDraft:
         name = " ".join(title.split())
         if not name or len(name) > MAX_PROPOSAL_TITLE:
             raise InvalidInput(
                 N_("The title must be 1 to {limit} characters."), limit=MAX_PROPOSAL_TITLE
             )
-        return await self._update_draft(author_id, "title = ?", (name,))
+        return await self._update_draft(author_id, title=name)
 
-    async def set_text(self, author_id: int, text: str) -> Story:
+    async def set_text(self, author_id: int, text: str) -> StoryDraft:
+        checked = check_story_text(text)
         async with self._db.transaction() as tx:
-            story = await self._update_draft(author_id, "text = ?", (check_story_text(text),), tx)
+            draft = await self._update_draft(author_id, tx, text=checked)
             # A gentle note if the draft is left unfinished; dropped if it is sent or changed.
             self._outbox.enqueue(
                 tx,
                 author_id,
                 DRAFT_WAITING,
-                {"story_id": story.id, "updated_at": story.updated_at},
+                {"updated_at": draft.updated_at},
                 not_before=self._clock() + DRAFT_NOTE_AFTER,
-                subject=f"story:{story.id}",
+                subject=_draft_subject(author_id),
             )
-        return story
+        return draft
 
-    async def clear_text(self, author_id: int) -> Story:
+    async def clear_text(self, author_id: int) -> StoryDraft:
         """Back to the text step, to write the story again."""
-        return await self._update_draft(author_id, "text = NULL", ())
+        return await self._update_draft(author_id, text=None)
 
-    async def set_anonymous(self, author_id: int, anonymous: bool, first_name: str) -> Story:
+    async def set_anonymous(self, author_id: int, anonymous: bool, first_name: str) -> StoryDraft:
         name = None if anonymous else " ".join(first_name.split())[:MAX_SIGNED_NAME] or None
-        return await self._update_draft(
-            author_id, "anonymous = ?, signed_name = ?", (int(anonymous), name)
-        )
+        return await self._update_draft(author_id, anonymous=anonymous, signed_name=name)
 
     async def submit(self, author_id: int) -> Story:
         """Send the finished draft to the moderators, who are told through the outbox.
@@ -272,43 +299,52 @@ class StoryService:
         the moderators and returns it as it is: nothing is queued twice, and the author is not
         told to write it again.
         """
-        now = self._clock()
+        now = to_db_time(self._clock())
         async with self._db.transaction() as tx:
-            row = await tx.fetchone(
-                "SELECT * FROM stories WHERE author_id = ? AND status IN ('draft', 'pending')"
-                " ORDER BY status = 'draft' DESC, id DESC LIMIT 1",
-                (author_id,),
-            )
-            if row is not None and row["status"] == StoryStatus.PENDING:
+            draft = await self.draft(author_id, tx)
+            if draft is None:
+                row = await tx.fetchone(
+                    "SELECT * FROM stories WHERE author_id = ? AND status = 'pending'"
+                    " ORDER BY id DESC LIMIT 1",
+                    (author_id,),
+                )
+                if row is None:
+                    raise NotFound(NO_DRAFT)
                 return _story(row)
-            if row is None:
-                raise NotFound(N_("There is no story waiting to be sent. Start one with /story."))
-            story = _story(row)
-            if story.step is not Step.PREVIEW:
+            if draft.step is not Step.PREVIEW:
                 raise InvalidInput(N_("The story is not finished yet. Send /story to go on."))
-            await tx.execute(
-                "UPDATE stories SET status = 'pending', submitted_at = ?, updated_at = ?"
-                " WHERE id = ?",
-                (to_db_time(now), to_db_time(now), story.id),
+            story_id = await tx.insert(
+                "INSERT INTO stories (author_id, kind, chapter_id, title, text, anonymous,"
+                " signed_name, status, created_at, submitted_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+                (
+                    author_id,
+                    draft.kind.value,
+                    draft.chapter_id,
+                    draft.title,
+                    draft.text,
+                    int(bool(draft.anonymous)),
+                    draft.signed_name,
+                    draft.created_at or now,
+                    now,
+                    now,
+                ),
             )
-            await self._outbox.cancel(tx, f"story:{story.id}", kind=DRAFT_WAITING)
+            await self._drafts.drop(author_id, DRAFT, tx)
+            await self._outbox.cancel(tx, _draft_subject(author_id), kind=DRAFT_WAITING)
             for moderator in await self._moderators(tx):
                 self._outbox.enqueue(
                     tx,
                     moderator,
                     SUBMITTED,
-                    {"story_id": story.id},
-                    subject=f"story:{story.id}",
-                    dedupe_key=f"submitted:{story.id}:{moderator}",
+                    {"story_id": story_id},
+                    subject=f"story:{story_id}",
+                    dedupe_key=f"submitted:{story_id}:{moderator}",
                 )
-        return await self.get(story.id)
+        return await self.get(story_id)
 
     async def discard(self, author_id: int) -> bool:
-        return bool(
-            await self._db.execute(
-                "DELETE FROM stories WHERE author_id = ? AND status = 'draft'", (author_id,)
-            )
-        )
+        return await self._drafts.drop(author_id, DRAFT)
 
     async def set_proposals_phase(self, actor_id: int, open_: bool) -> None:
         """Network coordinators open and close the phase in which participants propose."""
@@ -349,7 +385,7 @@ class StoryService:
             # The role too is checked inside the change: one revoked meanwhile decides nothing.
             await self._authz.require(moderator_id, Permission.MODERATE, tx=tx)
             row = await tx.fetchone("SELECT * FROM stories WHERE id = ?", (story_id,))
-            if row is None or row["status"] == StoryStatus.DRAFT:
+            if row is None:
                 raise NotFound(N_("That story does not exist (any more)."))
             # Only the first of two moderators tapping at once changes the row.
             changed = await tx.execute(
@@ -456,21 +492,17 @@ class StoryService:
     # Helpers --------------------------------------------------------------------------------
 
     async def _update_draft(
-        self,
-        author_id: int,
-        assignments: str,
-        params: tuple[Any, ...],
-        tx: Transaction | None = None,
-    ) -> Story:
-        # One trip: the changed draft comes back with the change.
-        row = await (tx or self._db).fetchone(
-            f"UPDATE stories SET {assignments}, updated_at = ?"
-            " WHERE author_id = ? AND status = 'draft' RETURNING *",
-            (*params, to_db_time(self._clock()), author_id),
-        )
-        if row is None:
-            raise NotFound(N_("There is no story waiting to be sent. Start one with /story."))
-        return _story(row)
+        self, author_id: int, tx: Transaction | None = None, **changes: Any
+    ) -> StoryDraft:
+        draft = await self.draft(author_id, tx)
+        if draft is None:
+            raise NotFound(NO_DRAFT)
+        return await self._save(tx, author_id, replace(draft, **changes))
+
+    async def _save(self, tx: Transaction | None, author_id: int, draft: StoryDraft) -> StoryDraft:
+        draft = replace(draft, updated_at=to_db_time(self._clock()))
+        await self._drafts.save(author_id, DRAFT, draft.step, draft, tx)
+        return draft
 
     async def _moderators(self, tx: Transaction) -> list[int]:
         moderators = await self._authz.holders_of(Role.MODERATOR, tx)

@@ -10,7 +10,7 @@ the person's next message or tap continues exactly where they were. A refused an
 
 Routing: a typed message that no command took reaches ``offer`` (from the fallback): it goes to
 the flow the person touched last. A flow's button works only on its own step; anywhere else it
-is stale. ``/cancel`` ends the flow the person touched last, or what ``CANCELLERS`` hold.
+is stale. ``/cancel`` ends the flow the person touched last.
 """
 
 from __future__ import annotations
@@ -32,10 +32,6 @@ A = TypeVar("A")
 END: None = None
 StepHandler = Callable[[Update, BashkeContext, A], Awaitable[str | None]]
 Question = Callable[[Update, BashkeContext, A], Awaitable[None]]
-# Hooks for what waits for typed text or a /cancel outside a flow (the story's draft row).
-Awaiter = Callable[[Update, BashkeContext], Awaitable[bool]]
-AWAITERS: list[Awaiter] = []
-CANCELLERS: list[Callable[[BashkeContext], Awaitable[bool]]] = []
 
 USE_BUTTONS = N_("Please choose one of the buttons above, or send /cancel to stop.")
 USE_TEXT = N_("Please answer with text, or send /cancel to stop.")
@@ -46,11 +42,6 @@ NOTHING_TO_CANCEL = N_("There is nothing to cancel.")
 FLOWS: dict[str, Flow[Any]] = {}
 
 
-def awaits_text(awaiter: Awaiter) -> Awaiter:
-    AWAITERS.append(awaiter)
-    return awaiter
-
-
 class Flow(Generic[A]):
     """One conversation: its kind (the drafts row's), its answers' type and its steps."""
 
@@ -59,8 +50,9 @@ class Flow(Generic[A]):
         kind: str,
         answers: type[A],
         *,
-        idle: timedelta = timedelta(hours=24),
+        idle: timedelta | None = timedelta(hours=24),
         put_aside: str | None = None,
+        kept_by_service: bool = False,
     ) -> None:
         if kind in FLOWS:
             raise ValueError(f"two flows named {kind!r}")
@@ -70,16 +62,23 @@ class Flow(Generic[A]):
         # answer to a question asked long ago (``put_aside`` tells the person so).
         self.idle = idle
         self.put_aside = put_aside
+        # A draft whose service applies its rules and writes it (the story's): the handlers
+        # call the service and ask the next question themselves; the engine only routes.
+        self.kept_by_service = kept_by_service
         self.questions: dict[str, Question[A]] = {}
-        self.texts: dict[str, tuple[StepHandler[A], bool]] = {}
+        self.texts: dict[str, tuple[StepHandler[A], bool, bool]] = {}
         self.buttons: dict[str, tuple[frozenset[str], StepHandler[A]]] = {}
         FLOWS[kind] = self
 
     @property
+    def tapped(self) -> frozenset[str]:
+        """The steps that take the flow's buttons."""
+        return frozenset(step for steps, _ in self.buttons.values() for step in steps)
+
+    @property
     def steps(self) -> frozenset[str]:
-        """Every step of the flow: each takes text, buttons or both."""
-        tapped = {step for steps, _ in self.buttons.values() for step in steps}
-        return frozenset(self.texts) | tapped
+        """Every step the engine routes: each takes text, buttons or both."""
+        return frozenset(self.texts) | self.tapped
 
     def asks(self, step: str) -> Callable[[Question[A]], Question[A]]:
         """What the person is asked on arriving at ``step``."""
@@ -91,13 +90,14 @@ class Flow(Generic[A]):
         return decorate
 
     def on_text(
-        self, *steps: str, photo: bool = False
+        self, *steps: str, photo: bool = False, any_message: bool = False
     ) -> Callable[[StepHandler[A]], StepHandler[A]]:
-        """The handler of typed answers on ``steps`` (and photos, if ``photo``)."""
+        """The handler of typed answers on ``steps`` (and of photos, if ``photo``; of every
+        kind of message, if ``any_message``: the handler says what it does not take)."""
 
         def decorate(handler: StepHandler[A]) -> StepHandler[A]:
             for step in steps:
-                self.texts[step] = (handler, photo)
+                self.texts[step] = (handler, photo, any_message)
             return handler
 
         return decorate
@@ -133,7 +133,7 @@ class Flow(Generic[A]):
         if loaded is None:
             return None
         draft, answers = loaded
-        if context.services.clock() - draft.updated_at > self.idle:
+        if self.idle is not None and context.services.clock() - draft.updated_at > self.idle:
             await self.end(context)
             return None
         return draft.step, answers
@@ -144,6 +144,8 @@ class Flow(Generic[A]):
         self, update: Update, context: BashkeContext, handler: StepHandler[A], answers: A
     ) -> None:
         following = await handler(update, context, answers)
+        if self.kept_by_service:
+            return
         if following is END:
             await self.end(context)
             return
@@ -165,9 +167,11 @@ class Flow(Generic[A]):
         step, answers = loaded
         taken = self.texts.get(step)
         if taken is None:
-            raise InvalidInput(USE_BUTTONS)
-        handler, photo = taken
-        if message.text is None and not (photo and message.photo):
+            if step in self.tapped:
+                raise InvalidInput(USE_BUTTONS)
+            return False  # a step the engine does not route: the fallback answers
+        handler, photo, any_message = taken
+        if message.text is None and not (photo and message.photo) and not any_message:
             raise InvalidInput(USE_TEXT)
         await self._run(update, context, handler, answers)
         return True
@@ -187,7 +191,7 @@ class Flow(Generic[A]):
         return tap
 
     def register(self, app: BashkeApp) -> None:
-        unasked = self.steps - set(self.questions)
+        unasked = set() if self.kept_by_service else self.steps - set(self.questions)
         if unasked:
             raise RuntimeError(f"{self.kind}: steps without a question: {sorted(unasked)}")
         for action in self.buttons:
@@ -209,21 +213,11 @@ async def offer(update: Update, context: BashkeContext) -> bool:
         return False  # an unknown command is nobody's answer; the fallback answers it
     draft = await context.services.drafts.current(context.asker)
     flow = FLOWS.get(draft.kind) if draft is not None else None
-    if flow is not None and flow.steps and await flow.take_message(update, context):
-        return True
-    for awaiter in AWAITERS:
-        if await awaiter(update, context):
-            return True
-    return False
+    return flow is not None and bool(flow.steps) and await flow.take_message(update, context)
 
 
 async def cancel_command(update: Update, context: BashkeContext) -> None:
-    """/cancel: end the flow the person is in (nothing of it is saved), or what waits outside
-    one (an unfinished story)."""
+    """/cancel: end the flow the person is in; nothing of it is saved."""
     draft = await context.services.drafts.current(context.asker)
     stopped = draft is not None and draft.kind in FLOWS and await FLOWS[draft.kind].end(context)
-    for canceller in CANCELLERS:
-        if stopped:
-            break
-        stopped = await canceller(context)
     await show(update, context.tr.gettext(STOPPED if stopped else NOTHING_TO_CANCEL))

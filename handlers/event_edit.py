@@ -16,7 +16,7 @@ from bot.i18n import N_
 from handlers import callbacks
 from handlers.context import BashkeApp, BashkeContext
 from handlers.conversation import END, Flow
-from handlers.events import show_card
+from handlers.events import change_once
 from handlers.render import show
 
 FIELD_PROMPTS = {
@@ -53,18 +53,15 @@ async def ask_value(update: Update, context: BashkeContext, answers: Editing) ->
 @flow.on_text("value")
 async def got_value(update: Update, context: BashkeContext, answers: Editing) -> None:
     assert update.message is not None and update.message.text is not None
-    if not answers.done:
-        await context.services.events.edit(
-            context.asker, answers.event_id, answers.field, update.message.text
-        )
-        answers.done = True
-        # Kept until the card is shown, as in handlers/event_move.py.
-        await flow.save(context, "value", answers)
-    await show_card(
+    value = update.message.text
+    await change_once(
         update,
         context,
-        answers.event_id,
-        note=context.tr.gettext("Saved; everyone on the event is being told."),
+        flow,
+        "value",
+        answers,
+        lambda: context.services.events.edit(context.asker, answers.event_id, answers.field, value),
+        context.tr.gettext("Saved; everyone on the event is being told."),
     )
     return END
 

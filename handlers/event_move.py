@@ -15,7 +15,8 @@ from bot import events as ev
 from handlers import callbacks
 from handlers.context import BashkeApp, BashkeContext
 from handlers.conversation import END, Flow
-from handlers.events import show_card
+from handlers.event_new import ask_end, typed, typed_start
+from handlers.events import change_once
 from handlers.render import show
 
 
@@ -28,11 +29,6 @@ class Moving:
 
 
 flow = Flow("event_move", Moving)
-
-
-def _text(update: Update) -> str:
-    assert update.message is not None and update.message.text is not None
-    return update.message.text
 
 
 async def start(update: Update, context: BashkeContext) -> None:
@@ -54,34 +50,30 @@ async def ask_start(update: Update, context: BashkeContext, answers: Moving) -> 
 
 @flow.on_text("start")
 async def got_start(update: Update, context: BashkeContext, answers: Moving) -> str:
-    starts = ev.parse_local_time(_text(update), answers.timezone)
-    answers.starts_at = ev.check_start(starts, context.services.events.clock())
+    answers.starts_at = typed_start(update, context, answers.timezone)
     return "end"
 
 
-@flow.asks("end")
-async def ask_end(update: Update, context: BashkeContext, answers: Moving) -> None:
-    await show(
-        update,
-        context.tr.gettext("When does it end? Write the time (like 20:00), or a date and time."),
-    )
+flow.asks("end")(ask_end)
 
 
 @flow.on_text("end")
 async def got_end(update: Update, context: BashkeContext, answers: Moving) -> None:
-    assert answers.starts_at is not None
-    if not answers.done:
-        ends = ev.parse_local_time(_text(update), answers.timezone, day_of=answers.starts_at)
-        await context.services.events.move(context.asker, answers.event_id, answers.starts_at, ends)
-        answers.done = True
-        # Kept until the card is shown: an answer Telegram lost is shown on the next message
-        # instead of moving the event (and telling everyone) twice.
-        await flow.save(context, "end", answers)
-    await show_card(
+    starts = answers.starts_at
+    assert starts is not None
+
+    async def move() -> object:
+        ends = ev.parse_local_time(typed(update), answers.timezone, day_of=starts)
+        return await context.services.events.move(context.asker, answers.event_id, starts, ends)
+
+    await change_once(
         update,
         context,
-        answers.event_id,
-        note=context.tr.gettext("The event has new times; everyone on it is being told."),
+        flow,
+        "end",
+        answers,
+        move,
+        context.tr.gettext("The event has new times; everyone on it is being told."),
     )
     return END
 

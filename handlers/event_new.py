@@ -70,9 +70,15 @@ flow = Flow(
 )
 
 
-def _text(update: Update) -> str:
+def typed(update: Update) -> str:
     assert update.message is not None and update.message.text is not None
     return update.message.text
+
+
+def typed_start(update: Update, context: BashkeContext, timezone: str) -> datetime:
+    """A start typed on ``timezone``'s clock, checked by the service's rule."""
+    starts = ev.parse_local_time(typed(update), timezone)
+    return ev.check_start(starts, context.services.events.clock())
 
 
 async def start(update: Update, context: BashkeContext) -> None:
@@ -87,7 +93,7 @@ async def ask_title(update: Update, context: BashkeContext, answers: NewEvent) -
 
 @flow.on_text("title")
 async def got_title(update: Update, context: BashkeContext, answers: NewEvent) -> str:
-    answers.title = ev.check_title(_text(update))
+    answers.title = ev.check_title(typed(update))
     return "description"
 
 
@@ -98,7 +104,7 @@ async def ask_description(update: Update, context: BashkeContext, answers: NewEv
 
 @flow.on_text("description")
 async def got_description(update: Update, context: BashkeContext, answers: NewEvent) -> str:
-    text = _text(update).strip()
+    text = typed(update).strip()
     answers.description = "" if text == "-" else ev.check_description(text)
     if (await context.roles(context.asker)).sees_network:
         return "scope"
@@ -172,23 +178,24 @@ async def ask_start(update: Update, context: BashkeContext, answers: NewEvent) -
 
 @flow.on_text("start")
 async def got_start(update: Update, context: BashkeContext, answers: NewEvent) -> str:
-    starts = ev.parse_local_time(_text(update), answers.timezone)
-    answers.starts_at = ev.check_start(starts, context.services.events.clock())
+    answers.starts_at = typed_start(update, context, answers.timezone)
     return "end"
 
 
-@flow.asks("end")
-async def ask_end(update: Update, context: BashkeContext, answers: NewEvent) -> None:
+async def ask_end(update: Update, context: BashkeContext, answers: object) -> None:
     await show(
         update,
         context.tr.gettext("When does it end? Write the time (like 20:00), or a date and time."),
     )
 
 
+flow.asks("end")(ask_end)
+
+
 @flow.on_text("end")
 async def got_end(update: Update, context: BashkeContext, answers: NewEvent) -> str:
     assert answers.starts_at is not None
-    ends = ev.parse_local_time(_text(update), answers.timezone, day_of=answers.starts_at)
+    ends = ev.parse_local_time(typed(update), answers.timezone, day_of=answers.starts_at)
     answers.ends_at = ev.check_end(answers.starts_at, ends)
     return "place"
 
@@ -200,7 +207,7 @@ async def ask_place(update: Update, context: BashkeContext, answers: NewEvent) -
 
 @flow.on_text("place")
 async def got_place(update: Update, context: BashkeContext, answers: NewEvent) -> str:
-    answers.place = ev.check_place(_text(update))
+    answers.place = ev.check_place(typed(update))
     return "capacity"
 
 
@@ -221,7 +228,7 @@ async def got_capacity(update: Update, context: BashkeContext, answers: NewEvent
         callbacks.args(update, 1)
         answers.capacity = None
     else:
-        answers.capacity = ev.check_capacity(_text(update))
+        answers.capacity = ev.check_capacity(typed(update))
     return "deadline"
 
 
@@ -245,7 +252,7 @@ async def got_deadline(update: Update, context: BashkeContext, answers: NewEvent
         answers.registration_deadline = None
     else:
         assert answers.starts_at is not None
-        deadline = ev.parse_local_time(_text(update), answers.timezone)
+        deadline = ev.parse_local_time(typed(update), answers.timezone)
         answers.registration_deadline = ev.check_deadline(
             deadline, answers.starts_at, context.services.events.clock()
         )
@@ -272,7 +279,7 @@ async def got_reminders(update: Update, context: BashkeContext, answers: NewEven
         callbacks.args(update, 1)
         answers.reminder_minutes = ev.DEFAULT_REMINDERS
     else:
-        parts = [p for p in _text(update).replace(";", ",").split(",") if p.strip()]
+        parts = [p for p in typed(update).replace(";", ",").split(",") if p.strip()]
         # Their range is check_draft's to tell: "0" or "9999" gets its own answer there.
         hours = [whole_number(p, 0, 10**18) for p in parts]
         if not hours or len(hours) > 5 or None in hours:

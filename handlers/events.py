@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from html import escape
 from io import BytesIO
-from typing import Any
+from typing import Any, Protocol
 
 import segno
 from icalendar import Calendar
@@ -24,6 +24,7 @@ from bot.people import DESCRIPTION_OF_ONE
 from bot.services import Services
 from handlers import callbacks
 from handlers.context import BashkeApp, BashkeContext
+from handlers.conversation import Flow
 from handlers.links import opens
 from handlers.render import Button, keyboard, show
 
@@ -84,6 +85,32 @@ def event_text(tr: Translator, event: Event, status: str | None) -> str:
     elif status == RegistrationStatus.WAITLISTED:
         lines.append("\n⏳ " + tr.gettext("You are on the waitlist."))
     return "\n".join(lines)
+
+
+class OneChange(Protocol):
+    """The answers of a flow that changes one event once (moving it, editing a field)."""
+
+    event_id: int
+    done: bool
+
+
+async def change_once(
+    update: Update,
+    context: BashkeContext,
+    flow: Flow[Any],
+    step: str,
+    answers: OneChange,
+    change: Callable[[], Awaitable[object]],
+    note: str,
+) -> None:
+    """Change the event, then show its card. Marked done before the card: an answer Telegram
+    lost is shown again on the next message instead of changing the event (and telling
+    everyone on it) twice."""
+    if not answers.done:
+        await change()
+        answers.done = True
+        await flow.save(context, step, answers)
+    await show_card(update, context, answers.event_id, note=note)
 
 
 async def show_card(

@@ -13,11 +13,15 @@ from bot.i18n import N_, Translator
 from bot.outbox import OutboxRow, OutgoingMessage
 from bot.roles import Permission
 from bot.services import Services
-from bot.stories import Kind, Reason, Step, Story, StoryStatus
+from bot.stories import Kind, Reason, Step, Story, StoryDraft, StoryStatus
 from handlers import callbacks
 from handlers.context import BashkeApp, BashkeContext
-from handlers.conversation import CANCELLERS, awaits_text
+from handlers.conversation import Flow
 from handlers.render import Button, keyboard, show
+
+# The draft itself is the stories service's (bot/stories.py: its rules, in the drafts table);
+# the engine routes the typed title and text to it and /cancel drops it.
+flow = Flow(st.DRAFT, StoryDraft, idle=None, kept_by_service=True)
 
 REASON_LABELS: dict[Reason, str] = {
     Reason.OFF_TOPIC: N_("Off-topic"),
@@ -33,7 +37,7 @@ async def chapter_title(services: Services, tr: Translator, chapter_id: int | No
     return chapters.get(chapter_id or 0, "")
 
 
-def story_html(tr: Translator, story: Story, chapter: str) -> str:
+def story_html(tr: Translator, story: Story | StoryDraft, chapter: str) -> str:
     """A story exactly as it is published: every character the author wrote, escaped."""
     if story.kind is Kind.PROPOSAL:
         return (
@@ -75,7 +79,7 @@ async def proposals_phase_command(update: Update, context: BashkeContext) -> Non
     )
 
 
-async def ask_step(update: Update, context: BashkeContext, story: Story) -> None:
+async def ask_step(update: Update, context: BashkeContext, story: StoryDraft) -> None:
     tr = context.tr
     services = context.services
     if story.step is Step.CHAPTER and story.kind is Kind.PROPOSAL:
@@ -164,32 +168,20 @@ async def choose_chapter(update: Update, context: BashkeContext) -> None:
     await ask_step(update, context, story)
 
 
-@awaits_text
-async def story_text(update: Update, context: BashkeContext) -> bool:
-    """A message while a draft waits for its text is the story; a photo gets a clear answer."""
-    user = update.effective_user
+@flow.on_text(st.Step.TITLE, st.Step.TEXT, any_message=True)
+async def story_text(update: Update, context: BashkeContext, draft: StoryDraft) -> None:
+    """A message while the draft waits for its title or text; a photo gets a clear answer."""
     message = update.message
-    if user is None or message is None or context.person is None:
-        return False
-    draft = await context.services.stories.draft(user.id)
-    if draft is None or draft.step not in (Step.TITLE, Step.TEXT):
-        return False
-    if message.text is not None and message.text.startswith("/"):
-        return False  # an unknown command is not the story; the fallback answers it
+    assert message is not None
     if message.text is None:
-        await show(
-            update,
-            context.tr.gettext(
-                "Only text is taken for now: please send your story as a text message."
-            ),
+        raise InvalidInput(
+            N_("Only text is taken for now: please send your story as a text message.")
         )
-        return True
     if draft.step is Step.TITLE:
-        story = await context.services.stories.set_title(user.id, message.text)
+        story = await context.services.stories.set_title(context.asker, message.text)
     else:
-        story = await context.services.stories.set_text(user.id, message.text)
+        story = await context.services.stories.set_text(context.asker, message.text)
     await ask_step(update, context, story)
-    return True
 
 
 async def choose_anonymity(update: Update, context: BashkeContext) -> None:
@@ -223,14 +215,6 @@ async def drop_story(update: Update, context: BashkeContext) -> None:
     callbacks.args(update, 0)
     await context.services.stories.discard(context.asker)
     await show(update, context.tr.gettext("Stopped. Nothing was saved."))
-
-
-async def discard_draft(context: BashkeContext) -> bool:
-    """/cancel outside a flow: drop an unfinished story, if there is one."""
-    return await context.services.stories.discard(context.asker)
-
-
-CANCELLERS.append(discard_draft)
 
 
 # Moderation -------------------------------------------------------------------------------

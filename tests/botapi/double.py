@@ -42,7 +42,7 @@ _MEDIA_KEYS = (
 _META_KEYS = frozenset(
     {"message_id", "from", "chat", "date", "edit_date", "reply_markup", "reply_to_message"}
 )
-_COMMAND = re.compile(r"(?<!\S)/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?![\w/])")
+COMMAND = re.compile(r"(?<!\S)/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?![\w/])")
 _NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup "
     "are exactly the same as a current content and reply markup of the message"
@@ -510,7 +510,7 @@ class BotApiDouble:
                 "offset": utf16_len(text[: m.start()]),
                 "length": utf16_len(m.group()),
             }
-            for m in _COMMAND.finditer(text)
+            for m in COMMAND.finditer(text)
         ]
         if entities:
             content["entities"] = entities

@@ -348,13 +348,6 @@ class CommandState(State):
             lane.pending.extend(self.restore(lane.role))
 
 
-def _claim_draft(lane: Lane, diff: Diff) -> str | None:
-    made = diff.claim(lambda c: c.table == "stories" and c.owner == lane.id)
-    if any(c.kind != "insert" or c.row["status"] != "draft" for c in made):
-        return f"not just a draft: {[str(c) for c in made]}"
-    return None
-
-
 def _claim_flow(kind: str, step: str) -> Callable[[Lane, Diff], str | None]:
     """A command that starts a flow: its drafts row at the first step, and nothing else."""
 
@@ -396,8 +389,8 @@ def _valid_staff_command(lane: Lane, diff: Diff) -> str | None:
 
 
 CHANGES: dict[str, Callable[[Lane, Diff], str | None]] = {
-    "story": _claim_draft,
-    "propose": _claim_draft,
+    "story": _claim_flow("story", "chapter"),
+    "propose": _claim_flow("story", "chapter"),
     "newevent": _claim_flow("newevent", "title"),
     "broadcast": _claim_flow("broadcast", "compose"),
     "addtown": _valid_staff_command,

@@ -1,17 +1,19 @@
 """Every state a person can be in: who can be there, the way there, and what it may answer.
 
 ``STATES`` is the matrix's other axis. A conversation state names the flow and step it stands
-for (handlers/conversation.py), and a state that waits for typed text outside a flow names its
-awaiter: the coverage test fails when the bot has one that no state here reaches.
+for (handlers/conversation.py): the coverage test fails when the bot has a step that no state
+here reaches.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from tests.botapi import utf16_len
+from tests.botapi.double import COMMAND
 from tests.hostile import expect as x
 from tests.hostile.corpus import COUNT, FUTURE, FUTURE_YEAR, HOURS, TIME
 from tests.hostile.driver import (
@@ -52,7 +54,6 @@ class State:
     registered: bool = True  # whether the person is known to the bot in this state
     fresh: bool = False  # the lane's person starts unknown (onboarding)
     conversation: tuple[str, str] | None = None  # (flow, step) of handlers/conversation.py
-    awaiter: str | None = None  # the handlers/conversation.py awaiter that takes its text
     # Inputs that meet the same code wherever they land are spread over the states of one
     # flow (per role); a state with ``full`` gets the whole corpus.
     flow: str = ""
@@ -185,7 +186,7 @@ ONBOARDING: tuple[State, ...] = (
 )
 
 
-# Stories and proposals: the draft row is the state ---------------------------------------------
+# Stories and proposals: the draft (the drafts table's "story" row) is the state ---------------
 
 STORY_PROMPTS: dict[tuple[str, str], Msg] = {
     ("story", "chapter"): x.STORY_CHAPTER,
@@ -199,9 +200,15 @@ STORY_PROMPTS: dict[tuple[str, str], Msg] = {
 }
 
 
+def is_command(text: str) -> bool:
+    """What Telegram marks as a command (a bot_command entity at the start)."""
+    return COMMAND.match(text) is not None
+
+
 def draft_of(snapshot: Snapshot, author: int) -> Row | None:
-    found = [r for r in rows(snapshot, "stories", "author_id", author) if r["status"] == "draft"]
-    return found[0] if found else None
+    """The person's unfinished story or proposal: its answers, as the drafts table holds them."""
+    found = [r for r in rows(snapshot, "drafts", "telegram_id", author) if r["kind"] == "story"]
+    return json.loads(found[0]["answers"]) if found else None
 
 
 def step_of(draft: Row) -> str:
@@ -267,7 +274,8 @@ class StoryState(State):
 
     def expect_text(self, lane: Lane, value: str, tags: frozenset[str], ctx: Ctx) -> Expect:
         step = ctx.story_step
-        if step not in ("title", "text") or value.startswith("/"):
+        # A command is never an answer; a "/" that is not one is, as in every flow.
+        if step not in ("title", "text") or is_command(value):
             return x.plain_text(ctx)
         rule = x.proposal_title(value) if step == "title" else x.story_text(value)
         if rule.must == "stay":
@@ -316,7 +324,7 @@ class StoryState(State):
                 session.fail(lane, inp.step, inp, f"stored {stored!r}, not as written")
         if not changed <= wanted:
             session.fail(lane, inp.step, inp, f"the draft changed: {sorted(changed)}")
-        diff.claim(lambda c: c.table == "stories" and c.rowid == new["id"])
+        diff.claim(lambda c: c.table == "drafts" and c.owner == lane.id)
         if "text" in changed and new["text"] is not None:
             queued = diff.claim(
                 lambda c: c.table == "outbox" and c.owner == lane.id and c.row["kind"] == DRAFT_NOTE
@@ -367,7 +375,7 @@ def _story_states() -> tuple[State, ...]:
                     f"{kind}_{step}",
                     REGISTERED_ROLES,
                     "stories",
-                    awaiter="story_text" if step in ("title", "text") else None,
+                    conversation=("story", step) if step in ("title", "text") else None,
                     flow="stories",
                     kind=kind,
                     step=step,

@@ -1,5 +1,5 @@
-"""The suite reaches everything the bot has: a new conversation state, awaiter, command or
-button that no hostile lane meets fails here, and so does a corpus missing a category."""
+"""The suite reaches everything the bot has: a new conversation step, command or button that no
+hostile lane meets fails here, and so does a corpus missing a category."""
 
 from __future__ import annotations
 
@@ -36,12 +36,6 @@ def test_every_conversation_state_is_reached(tmp_path: Path) -> None:
     assert states, "no conversations found"
     assert sorted(states - reached, key=str) == [], "conversation states the suite never enters"
     assert sorted(reached - states, key=str) == [], "states the suite names that do not exist"
-
-
-def test_every_awaiter_is_reached() -> None:
-    awaiters = {awaiter.__name__ for awaiter in conversation.AWAITERS}
-    reached = {state.awaiter for state in STATES if state.awaiter is not None}
-    assert awaiters and awaiters <= reached, f"text awaited but never typed: {awaiters - reached}"
 
 
 def test_every_command_is_sent(tmp_path: Path) -> None:

@@ -424,11 +424,15 @@ class MyEvents(Interaction):
 
 
 async def drafts(turn: Turn) -> list[tuple[object, ...]]:
-    rows = await turn.bot.services.db.fetchall(
+    """The person's story: (None, "draft", text) while unfinished (in the drafts table), and
+    (id, status, text) for each one sent."""
+    services = turn.bot.services
+    draft = await services.stories.draft(turn.person.telegram_id)
+    rows = await services.db.fetchall(
         "SELECT id, status, text FROM stories WHERE author_id = ? ORDER BY id",
         (turn.person.telegram_id,),
     )
-    return [tuple(row) for row in rows]
+    return ([(None, "draft", draft.text)] if draft else []) + [tuple(row) for row in rows]
 
 
 class StoryText(Interaction):
@@ -517,12 +521,11 @@ class Approve(Interaction):
         turn.author = author = turn.bot.person("Olena", "uk")
         await turn.world.sign_up(author)
         chapter = int(await services.db.fetchval("SELECT id FROM chapters ORDER BY position"))
-        story = await services.stories.start(author.telegram_id)
-        turn.story_id = story.id
+        await services.stories.start(author.telegram_id)
         await services.stories.set_chapter(author.telegram_id, chapter)
         await services.stories.set_text(author.telegram_id, STORY)
         await services.stories.set_anonymous(author.telegram_id, True, "Olena")
-        await services.stories.submit(author.telegram_id)
+        turn.story_id = (await services.stories.submit(author.telegram_id)).id
         await services.staff.grant(ADMIN_ID, turn.person.telegram_id, Role.MODERATOR)
         await turn.person.send("/queue")
         assert STORY in turn.person.last_text

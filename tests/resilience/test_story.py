@@ -6,6 +6,7 @@ database passes SQLite's integrity check (tests/process.py ``sigkill``)."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from html import escape
 from pathlib import Path
@@ -48,12 +49,27 @@ def author(bot: Bot) -> Person:
     return bot.person("Olena", "uk", telegram_id=AUTHOR_ID)
 
 
+def unfinished(answers: str) -> dict[str, Any]:
+    """A draft's answers (the drafts table's JSON), "anonymous" as the stories table has it."""
+    draft: dict[str, Any] = json.loads(answers)
+    if draft["anonymous"] is not None:
+        draft["anonymous"] = int(draft["anonymous"])
+    return draft
+
+
 async def story_rows(bot: Bot) -> list[tuple[Any, ...]]:
+    """The unfinished story (from the drafts table, as "draft") and then the stories sent."""
+    drafts = await bot.services.db.fetchall(
+        "SELECT telegram_id, answers FROM drafts WHERE kind = 'story'"
+    )
     rows = await bot.services.db.fetchall(
         "SELECT author_id, chapter_id IS NOT NULL, text, anonymous, signed_name, status"
         " FROM stories ORDER BY id"
     )
-    return [tuple(row) for row in rows]
+    return [
+        (author, d["chapter_id"] is not None, d["text"], d["anonymous"], d["signed_name"], "draft")
+        for author, d in ((row[0], unfinished(row[1])) for row in drafts)
+    ] + [tuple(row) for row in rows]
 
 
 def preview(name: str) -> str:
@@ -200,7 +216,11 @@ async def seed(tmp_path: Path, *, submitted: bool) -> Path:
 
 
 def stories_in(database: Path) -> list[tuple[Any, ...]]:
-    return query(database, "SELECT text, anonymous, status FROM stories")
+    """(text, anonymous, status) of the unfinished story ("draft") and of the stories sent."""
+    drafts = [unfinished(answers) for (answers,) in query(database, "SELECT answers FROM drafts")]
+    return [(d["text"], d["anonymous"], "draft") for d in drafts] + query(
+        database, "SELECT text, anonymous, status FROM stories"
+    )
 
 
 def notices(database: Path, kind: str) -> dict[int, str]:
