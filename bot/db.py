@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -117,7 +118,6 @@ class Database:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._conn: aiosqlite.Connection | None = None
-        self._raw: sqlite3.Connection | None = None  # the same connection, for _in_thread
         self._lock = asyncio.Lock()
 
     async def open(self) -> None:
@@ -127,14 +127,7 @@ class Database:
                 f" this Python has {sqlite3.sqlite_version}"
             )
         _private_file(self.path)
-        raw: list[sqlite3.Connection] = []
-
-        def connector() -> sqlite3.Connection:  # runs on aiosqlite's thread
-            raw.append(sqlite3.connect(self.path, isolation_level=None))
-            return raw[0]
-
-        conn = await aiosqlite.Connection(connector, iter_chunk_size=64)
-        self._raw = raw[0]
+        conn = await aiosqlite.connect(self.path, isolation_level=None, iter_chunk_size=64)
         conn.row_factory = sqlite3.Row
         try:
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -145,14 +138,13 @@ class Database:
             await conn.execute("PRAGMA secure_delete = ON")
         except sqlite3.Error as exc:
             await conn.close()
-            self._raw = None
             raise DatabaseFileError(f"cannot use {self.path}: {exc}") from None
         self._conn = conn
 
     async def close(self) -> None:
         if self._conn is not None:
             await self._conn.close()
-            self._conn = self._raw = None
+            self._conn = None
 
     async def __aenter__(self) -> Database:
         await self.open()
@@ -193,30 +185,18 @@ class Database:
     async def transaction(self) -> AsyncIterator[Transaction]:
         """A multi-statement change: all of it or nothing, and nobody else in between.
 
-        Its statements travel to the database thread in as few trips as the code allows: BEGIN
-        goes with the first statement, and deferred writes wait for the next read or the COMMIT.
+        BEGIN IMMEDIATE goes just before the first statement (a transaction that sends none
+        costs nothing), and deferred writes wait for the next statement or the COMMIT.
         """
         async with self._lock:
-            tx = Transaction(self)
+            tx = Transaction(self.conn)
             try:
                 yield tx
             except BaseException:
-                if tx.begun:
-                    await self._in_thread(_roll_back)
+                await tx._roll_back()
                 raise
             else:
-                await tx.trip(("execute", "COMMIT", ()))
-
-    async def _in_thread(self, work: Callable[..., T], *args: Any) -> T:
-        """Run ``work(connection, *args)`` on aiosqlite's thread, in one trip.
-
-        aiosqlite has no public call for this; ``Connection._execute`` is how its own methods
-        reach the thread, and tests/test_db.py pins its behaviour.
-        """
-        if self._raw is None:
-            raise RuntimeError("the database is not open")
-        result: T = await self.conn._execute(work, self._raw, *args)  # type: ignore[no-untyped-call]
-        return result
+                await tx._commit()
 
     async def checkpoint(self) -> None:
         """Move the WAL into the database file and empty it: after an erasure, the old pages
@@ -289,87 +269,104 @@ class Database:
         return applied
 
 
-Step = tuple[Literal["execute", "executemany", "fetchall", "insert"], str, Any]
-
-
 class Transaction:
     """The statements of one ``Database.transaction``; the lock is already held.
 
     ``execute``, ``insert`` and the reads answer at once; ``defer`` and ``defer_many`` queue a
-    write whose answer nobody needs, sent with the next statement or the COMMIT.
+    write whose answer nobody needs, sent just before the next statement or the COMMIT (one
+    ``executemany`` for consecutive writes of the same SQL). A statement that fails rolls the
+    whole transaction back before its error travels on; the transaction then takes no more.
     """
 
-    def __init__(self, db: Database) -> None:
-        self._db = db
-        self._pending: list[Step] = [("execute", "BEGIN IMMEDIATE", ())]
-        self.begun = False
-
-    async def trip(self, last: Step) -> Any:
-        """Send what is pending and ``last``; return the answer to ``last``."""
-        steps, self._pending = [*self._pending, last], []
-        self.begun = True
-        return await self._db._in_thread(_run_steps, steps)
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+        self._deferred: list[tuple[str, list[Params]]] = []
+        self._rolled_back = False
+        self.begun = False  # BEGIN has been sent
 
     def defer(self, sql: str, params: Params = ()) -> None:
-        self._pending.append(("execute", sql, params))
+        self._queue(sql, [params])
 
     def defer_many(self, sql: str, rows: Iterable[Params]) -> None:
-        self._pending.append(("executemany", sql, list(rows)))
+        self._queue(sql, list(rows))
+
+    def _queue(self, sql: str, rows: list[Params]) -> None:
+        if self._rolled_back:
+            raise RuntimeError("the transaction was rolled back")
+        if self._deferred and self._deferred[-1][0] == sql:
+            self._deferred[-1][1].extend(rows)
+        elif rows:
+            self._deferred.append((sql, rows))
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """One statement; returns the number of rows it changed."""
-        rowcount: int = await self.trip(("execute", sql, params))
-        return rowcount
+        await self._flush()
+        cursor = await self._guarded(self._conn.execute(sql, params))
+        return cursor.rowcount
 
     async def insert(self, sql: str, params: Params = ()) -> int:
         """One INSERT; returns the new row's id."""
-        rowid: int = await self.trip(("insert", sql, params))
-        return rowid
+        await self._flush()
+        cursor = await self._guarded(self._conn.execute(sql, params))
+        return cursor.lastrowid or 0
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> int:
         """One statement for many rows in one trip; returns the number of rows it changed."""
-        rowcount: int = await self.trip(("executemany", sql, list(rows)))
-        return rowcount
+        rows = list(rows)
+        await self._flush()
+        cursor = await self._guarded(self._conn.executemany(sql, rows))
+        return cursor.rowcount
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        rows: list[sqlite3.Row] = await self.trip(("fetchall", sql, params))
-        return rows
+        await self._flush()
+        return list(await self._guarded(self._conn.execute_fetchall(sql, params)))
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
+    async def _commit(self) -> None:
+        """Send what is deferred, then COMMIT (nothing at all if nothing was asked)."""
+        if self.begun or self._deferred:
+            await self._flush()
+            await self._guarded(self._conn.execute("COMMIT"))
 
-def _run_steps(conn: sqlite3.Connection, steps: list[Step]) -> Any:
-    """On the database thread: the steps in order; the answer to the last. A failing step
-    rolls the transaction back before the error travels on."""
-    result: Any = None
-    try:
-        for kind, sql, params in steps:
-            if kind == "executemany":
-                result = conn.executemany(sql, params).rowcount
-                continue
-            cursor = conn.execute(sql, params)
-            if kind == "execute":
-                result = cursor.rowcount
-            elif kind == "insert":
-                result = cursor.lastrowid or 0
+    async def _roll_back(self) -> None:
+        """Undo whatever was sent (deferred writes are dropped unsent)."""
+        self._deferred.clear()
+        if not self.begun or self._rolled_back:
+            return
+        self._rolled_back = True
+        # Queued behind any statement still on the database thread (one whose caller was
+        # cancelled), so it undoes that one too; "no transaction is active" if BEGIN failed.
+        with contextlib.suppress(sqlite3.OperationalError):
+            await self._conn.execute("ROLLBACK")
+
+    async def _flush(self) -> None:
+        """BEGIN IMMEDIATE if not sent yet, then the deferred writes, in order."""
+        if self._rolled_back:
+            raise RuntimeError("the transaction was rolled back")
+        if not self.begun:
+            self.begun = True
+            await self._guarded(self._conn.execute("BEGIN IMMEDIATE"))
+        while self._deferred:
+            sql, rows = self._deferred.pop(0)
+            if len(rows) == 1:
+                await self._guarded(self._conn.execute(sql, rows[0]))
             else:
-                result = cursor.fetchall()
-            cursor.close()
-    except BaseException:
-        _roll_back(conn)
-        raise
-    return result
+                await self._guarded(self._conn.executemany(sql, rows))
 
-
-def _roll_back(conn: sqlite3.Connection) -> None:
-    if conn.in_transaction:
-        conn.execute("ROLLBACK")
+    async def _guarded(self, statement: Awaitable[T]) -> T:
+        """Await one statement; if it fails, roll the whole transaction back, then raise."""
+        try:
+            return await statement
+        except BaseException:
+            await self._roll_back()
+            raise
 
 
 async def _rowcount(conn: aiosqlite.Connection, sql: str, params: Params) -> int:

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 import pytest
 
 import handlers  # noqa: F401  the running bot's python-telegram-bot settings (its __init__)
@@ -49,20 +48,28 @@ async def services(config: Config) -> AsyncIterator[Services]:
         await services.db.close()
 
 
-class Trips:
-    """Counts the trips to aiosqlite's thread (every call reaches it through ``_execute``)."""
+class Statements:
+    """The statements the database runs, as SQLite traces them (aiosqlite's public
+    ``set_trace_callback``); ``executemany`` shows each row."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.count = 0
-        real = aiosqlite.Connection._execute
+    def __init__(self) -> None:
+        self.run: list[str] = []
+        self.recording = False
 
-        async def counted(conn: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-            self.count += 1
-            return await real(conn, fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+    def __call__(self, sql: str) -> None:
+        if self.recording:
+            self.run.append(" ".join(sql.split()))
 
-        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    async def watch(self, db: Database) -> None:
+        self.run.clear()
+        self.recording = True
+        await db.conn.set_trace_callback(self)
+
+    def stop(self) -> list[str]:
+        self.recording = False
+        return list(self.run)
 
 
 @pytest.fixture
-def trips(monkeypatch: pytest.MonkeyPatch) -> Trips:
-    return Trips(monkeypatch)
+def statements() -> Statements:
+    return Statements()

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from bot.db import MIGRATIONS_DIR, Database, MigrationError, available_migrations
-from tests.conftest import Trips
 
 
 async def test_pragmas_are_set(tmp_path: Path) -> None:
@@ -75,17 +74,31 @@ async def test_transaction_is_all_or_nothing(tmp_path: Path) -> None:
         assert await db.fetchval("SELECT COUNT(*) FROM towns") == 0
 
 
-async def test_deferred_writes_go_with_the_next_statement(tmp_path: Path, trips: Trips) -> None:
+async def traced(db: Database) -> list[str]:
+    """The statements SQLite runs on ``db``'s connection from now on, in order."""
+    sent: list[str] = []
+    await db.conn.set_trace_callback(sent.append)
+    return sent
+
+
+async def test_deferred_writes_go_with_the_next_statement(tmp_path: Path) -> None:
     async with Database(tmp_path / "a.sqlite3") as db:
         await db.execute("CREATE TABLE t (n INTEGER UNIQUE)")
-        trips.count = 0
+        sent = await traced(db)
         async with db.transaction() as tx:
             tx.defer("INSERT INTO t VALUES (1)")
             tx.defer_many("INSERT INTO t VALUES (?)", [(2,), (3,)])
-            # BEGIN, the three writes and this read: one trip, and the read sees the writes.
+            assert sent == []  # nothing before a statement needs it, not even BEGIN
+            # BEGIN, then the three writes, then this read, which sees them.
             assert await tx.fetchval("SELECT COUNT(*) FROM t") == 3
+            assert sent == [
+                "BEGIN IMMEDIATE",
+                *(f"INSERT INTO t VALUES ({n})" for n in (1, 2, 3)),
+                "SELECT COUNT(*) FROM t",
+            ]
             tx.defer("INSERT INTO t VALUES (4)")
-        assert trips.count == 2  # the last write went with the COMMIT
+            assert len(sent) == 5
+        assert sent[5:] == ["INSERT INTO t VALUES (4)", "COMMIT"]  # with the COMMIT
         assert [r[0] for r in await db.fetchall("SELECT n FROM t ORDER BY n")] == [1, 2, 3, 4]
 
 
@@ -96,24 +109,63 @@ async def test_a_deferred_write_that_fails_undoes_the_whole_transaction(tmp_path
         with pytest.raises(sqlite3.IntegrityError):
             async with db.transaction() as tx:
                 await tx.execute("INSERT INTO t VALUES (2)")
-                tx.defer("INSERT INTO t VALUES (1)")  # refused only at the COMMIT's trip
+                tx.defer("INSERT INTO t VALUES (1)")  # refused only when the COMMIT goes
+                tx.defer("INSERT INTO t VALUES (3)")  # never sent
         assert [r[0] for r in await db.fetchall("SELECT n FROM t")] == [1]
+        assert not db.conn.in_transaction
         # The connection is usable again, outside and inside a transaction.
         async with db.transaction() as tx:
             tx.defer("INSERT INTO t VALUES (5)")
         assert await db.fetchval("SELECT COUNT(*) FROM t") == 2
 
 
+async def test_a_failing_statement_rolls_back_even_if_its_error_is_caught(tmp_path: Path) -> None:
+    async with Database(tmp_path / "a.sqlite3") as db:
+        await db.execute("CREATE TABLE t (n INTEGER UNIQUE)")
+        await db.execute("INSERT INTO t VALUES (1)")
+        with pytest.raises(RuntimeError, match="rolled back"):
+            async with db.transaction() as tx:
+                assert await tx.insert("INSERT INTO t VALUES (2)") == 2
+                assert await tx.execute("UPDATE t SET n = n + 10 WHERE n = 1") == 1
+                with pytest.raises(sqlite3.IntegrityError):
+                    await tx.executemany("INSERT INTO t VALUES (?)", [(3,), (2,)])
+                assert not db.conn.in_transaction  # undone at once, before the error travels
+                with pytest.raises(RuntimeError, match="rolled back"):
+                    await tx.execute("INSERT INTO t VALUES (4)")  # never in autocommit
+                tx.defer("INSERT INTO t VALUES (5)")
+        assert [r[0] for r in await db.fetchall("SELECT n FROM t")] == [1]
+
+
 async def test_a_transaction_that_never_reached_the_database_sends_nothing(
-    tmp_path: Path, trips: Trips
+    tmp_path: Path,
 ) -> None:
     async with Database(tmp_path / "a.sqlite3") as db:
-        trips.count = 0
+        sent = await traced(db)
         with pytest.raises(RuntimeError):
             async with db.transaction() as tx:
                 tx.defer("INSERT INTO nowhere VALUES (1)")
                 raise RuntimeError("refused before any statement")
-        assert trips.count == 0
+        async with db.transaction():
+            pass
+        assert sent == []
+
+
+async def test_a_transaction_holds_the_write_lock_from_its_first_read(tmp_path: Path) -> None:
+    """BEGIN IMMEDIATE: what a transaction reads cannot change under it, even from another
+    process, until it ends."""
+    path = tmp_path / "a.sqlite3"
+    async with Database(path) as db:
+        await db.execute("CREATE TABLE t (n INTEGER)")
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            async with db.transaction() as tx:
+                assert await tx.fetchval("SELECT COUNT(*) FROM t") == 0
+                with pytest.raises(sqlite3.OperationalError, match="locked"):
+                    other.execute("INSERT INTO t VALUES (1)")
+            other.execute("INSERT INTO t VALUES (1)")
+        finally:
+            other.close()
+        assert await db.fetchval("SELECT COUNT(*) FROM t") == 1
 
 
 async def test_transactions_do_not_interleave(tmp_path: Path) -> None:
@@ -130,6 +182,80 @@ async def test_transactions_do_not_interleave(tmp_path: Path) -> None:
 
         await asyncio.gather(*(bump() for _ in range(50)))
         assert await db.fetchval("SELECT n FROM counter") == 50
+
+
+async def test_nobody_sees_or_commits_half_of_a_transaction(tmp_path: Path) -> None:
+    """The lock is held from the first statement to the COMMIT: a statement from elsewhere
+    (which would share the connection, and so see and commit its uncommitted rows) waits."""
+    async with Database(tmp_path / "a.sqlite3") as db:
+        await db.execute("CREATE TABLE t (n INTEGER)")
+        seen: list[int] = []
+
+        async def change() -> None:
+            with pytest.raises(RuntimeError):
+                async with db.transaction() as tx:
+                    await tx.execute("INSERT INTO t VALUES (1)")
+                    await tx.execute("INSERT INTO t VALUES (2)")
+                    for _ in range(5):
+                        await asyncio.sleep(0)
+                    tx.defer("INSERT INTO t VALUES (3)")
+                    await tx.fetchval("SELECT 1")
+                    raise RuntimeError("changed my mind")
+
+        async def look() -> None:
+            for _ in range(10):
+                seen.append(await db.fetchval("SELECT COUNT(*) FROM t"))
+                await asyncio.sleep(0)
+
+        await asyncio.gather(change(), look(), look())
+        assert set(seen) == {0}
+        assert await db.fetchval("SELECT COUNT(*) FROM t") == 0
+
+
+async def test_a_cancelled_transaction_leaves_nothing_behind(tmp_path: Path) -> None:
+    """Cancelled while each of its statements in turn is on the database thread: each
+    transaction writes two rows, so a count that is odd would be half of one."""
+    async with Database(tmp_path / "a.sqlite3") as db:
+        await db.execute("CREATE TABLE t (n INTEGER)")
+        loop = asyncio.get_running_loop()
+        started, cancel_at = 0, 0
+        task: asyncio.Task[None] | None = None
+
+        def on_statement(sql: str) -> None:  # on the database thread, as a statement starts
+            nonlocal started
+            started += 1
+            if started == cancel_at and task is not None:
+                loop.call_soon_threadsafe(task.cancel)
+
+        async def pairs() -> None:
+            while True:
+                async with db.transaction() as tx:
+                    n = await tx.fetchval("SELECT COUNT(*) FROM t")
+                    await tx.execute("INSERT INTO t VALUES (?)", (n,))
+                    tx.defer("INSERT INTO t VALUES (?)", (n + 1,))
+
+        await db.conn.set_trace_callback(on_statement)
+        # BEGIN, SELECT, INSERT, INSERT, COMMIT: three transactions' worth of places.
+        for place in range(1, 16):
+            started, cancel_at = 0, place
+            task = asyncio.create_task(pairs())
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            cancel_at = 0
+            count = await db.fetchval("SELECT COUNT(*) FROM t")
+            assert count % 2 == 0, f"half a transaction left, cancelled at statement {place}"
+            assert not db.conn.in_transaction
+        assert count > 0  # some transactions did commit
+        # And after a few turns of the event loop: sometimes with a statement still queued.
+        for turns in range(1, 30):
+            task = asyncio.create_task(pairs())
+            for _ in range(turns):
+                await asyncio.sleep(0)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert await db.fetchval("SELECT COUNT(*) FROM t") % 2 == 0
+            assert not db.conn.in_transaction
 
 
 async def test_online_backup_is_a_consistent_copy(tmp_path: Path) -> None:

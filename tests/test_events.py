@@ -10,7 +10,7 @@ import pytest
 from bot.errors import InvalidInput, NotAllowed, NotRegistered
 from bot.events import REMINDER, EventDraft, Outcome, Scope, check_draft, parse_local_time
 from bot.services import Services
-from tests.conftest import ADMIN_ID, Trips
+from tests.conftest import ADMIN_ID, Statements
 
 COORD = 700
 PEOPLE = [2001, 2002, 2003, 2004, 2005]
@@ -128,14 +128,25 @@ async def test_full_event_waitlist_leave_and_promotion(services: Services) -> No
     assert await services.events.leave(a, event.id) is False
 
 
-async def test_a_join_is_two_trips_to_the_database_thread(services: Services, trips: Trips) -> None:
-    """Read the event and the person, then write the seat and the reminders with the COMMIT:
-    each trip to aiosqlite's thread costs about as much CPU as a small query."""
+async def test_a_join_is_one_read_and_its_writes(
+    services: Services, statements: Statements
+) -> None:
+    """Read the event and the person in one statement, then write the seat and the reminders
+    (one statement for both reminders) before the COMMIT: each statement is a trip to
+    aiosqlite's thread, which costs about as much CPU as a small query."""
     bari = await setup(services)
     event = await services.events.create(COORD, draft(services, bari, capacity=10))
-    trips.count = 0
+    await statements.watch(services.db)
     joined = await services.events.join(PEOPLE[0], event.id, "Ana")
-    assert trips.count == 2
+    run = statements.stop()
+    assert [sql.split()[0] for sql in run] == [
+        "BEGIN",
+        "SELECT",
+        "INSERT",
+        "INSERT",
+        "INSERT",
+        "COMMIT",
+    ], run
     assert joined.outcome is Outcome.REGISTERED and joined.event.registered == 1
     assert len(await pending(services, REMINDER, PEOPLE[0])) == 2
 
