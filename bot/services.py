@@ -72,12 +72,15 @@ class Services:
         catalogs = catalogs or Catalogs()
         clock = Clock()
         outbox = Outbox(db, catalogs, config.default_language, clock)
-        votes = VoteService(db, authz, outbox, clock, load_ballot_key(config.ballot_key_file))
         people = PeopleService(db, towns)
         events = EventService(db, authz, outbox, clock)
         pulse = PulseService(db, authz, outbox, events)
         reports = ReportService(db, authz, clock, config.timezone)
         drafts = Drafts(db, clock)
+        stories = StoryService(db, authz, outbox, drafts, clock, config.public_channel)
+        votes = VoteService(
+            db, authz, outbox, stories, clock, load_ballot_key(config.ballot_key_file)
+        )
         reports.extra_sections.append(PulseReportSection(pulse))
         return cls(
             config=config,
@@ -85,7 +88,7 @@ class Services:
             catalogs=catalogs,
             outbox=outbox,
             events=events,
-            stories=StoryService(db, authz, outbox, drafts, clock, config.public_channel),
+            stories=stories,
             broadcasts=BroadcastService(db, authz, outbox, events, clock),
             stats=StatsService(db, authz, clock),
             reports=reports,

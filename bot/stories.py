@@ -346,6 +346,28 @@ class StoryService:
     async def discard(self, author_id: int) -> bool:
         return await self._drafts.drop(author_id, DRAFT)
 
+    async def add_adopted_proposal(
+        self, tx: Transaction, actor_id: int, chapter_id: int, title: str, text: str, now: str
+    ) -> int:
+        """A coordinator's proposal, in the caller's change: approved as it is written (the
+        network's own, with no author and no moderation)."""
+        if not await tx.fetchval("SELECT 1 FROM chapters WHERE id = ?", (chapter_id,)):
+            raise NotFound(N_("That chapter does not exist (any more)."))
+        return await tx.insert(
+            "INSERT INTO stories (author_id, chapter_id, kind, title, text, anonymous,"
+            " status, created_at, updated_at, submitted_at, decided_at, decided_by)"
+            " VALUES (NULL, ?, 'proposal', ?, ?, 1, 'approved', ?, ?, ?, ?, ?)",
+            (chapter_id, title, text, now, now, now, now, actor_id),
+        )
+
+    async def approved_proposals(self, tx: Transaction | None = None) -> list[Story]:
+        """The proposals that can be voted on, in the manual's order of chapters."""
+        rows = await (tx or self._db).fetchall(
+            "SELECT s.* FROM stories s JOIN chapters c ON c.id = s.chapter_id"
+            " WHERE s.kind = 'proposal' AND s.status = 'approved' ORDER BY c.position, s.id"
+        )
+        return [_story(row) for row in rows]
+
     async def set_proposals_phase(self, actor_id: int, open_: bool) -> None:
         """Network coordinators open and close the phase in which participants propose."""
         async with self._db.transaction() as tx:

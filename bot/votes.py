@@ -32,6 +32,7 @@ from bot.errors import InvalidInput, NotFound, NotRegistered, UserFacingError
 from bot.i18n import N_
 from bot.outbox import Outbox
 from bot.roles import Authorizer, Permission
+from bot.stories import StoryService
 
 GROUPS = ("resident", "newcomer", "unsaid")
 REMINDER = "round_reminder"
@@ -172,11 +173,18 @@ def load_ballot_key(path: Path, environ: dict[str, str] | None = None) -> bytes:
 
 class VoteService:
     def __init__(
-        self, db: Database, authz: Authorizer, outbox: Outbox, clock: Clock, key: bytes
+        self,
+        db: Database,
+        authz: Authorizer,
+        outbox: Outbox,
+        stories: StoryService,
+        clock: Clock,
+        key: bytes,
     ) -> None:
         self._db = db
         self._authz = authz
         self._outbox = outbox
+        self._stories = stories
         outbox.declare(REMINDER, RESULTS)
         self._clock = clock
         self._key = key
@@ -197,13 +205,8 @@ class VoteService:
         now = to_db_time(self._clock())
         async with self._db.transaction() as tx:
             await self._authz.require_coordinator(actor_id, tx)
-            if not await tx.fetchval("SELECT 1 FROM chapters WHERE id = ?", (chapter_id,)):
-                raise NotFound(N_("That chapter does not exist (any more)."))
-            proposal_id = await tx.insert(
-                "INSERT INTO stories (author_id, chapter_id, kind, title, text, anonymous,"
-                " status, created_at, updated_at, submitted_at, decided_at, decided_by)"
-                " VALUES (NULL, ?, 'proposal', ?, ?, 1, 'approved', ?, ?, ?, ?, ?)",
-                (chapter_id, title, text, now, now, now, now, actor_id),
+            proposal_id = await self._stories.add_adopted_proposal(
+                tx, actor_id, chapter_id, title, text, now
             )
             audit.record(tx, actor_id, "add_proposal", f"proposal:{proposal_id}")
         return proposal_id
@@ -211,19 +214,18 @@ class VoteService:
     async def proposals(
         self, not_in_open_round: bool = False, tx: Transaction | None = None
     ) -> list[Proposal]:
-        rows = await (tx or self._db).fetchall(
-            "SELECT s.id, s.chapter_id, s.title, s.text FROM stories s"
-            " JOIN chapters c ON c.id = s.chapter_id"
-            " WHERE s.kind = 'proposal' AND s.status = 'approved'"
-            + (
-                " AND NOT EXISTS (SELECT 1 FROM round_proposals rp JOIN rounds r"
-                " ON r.id = rp.round_id WHERE rp.proposal_id = s.id AND r.status = 'open')"
-                if not_in_open_round
-                else ""
-            )
-            + " ORDER BY c.position, s.id"
-        )
-        return [Proposal(r["id"], r["chapter_id"], r["title"] or "", r["text"] or "") for r in rows]
+        """The approved proposals, in the manual's order (those not in an open vote, if asked)."""
+        approved = await self._stories.approved_proposals(tx)
+        if not_in_open_round:
+            voting = {
+                row[0]
+                for row in await (tx or self._db).fetchall(
+                    "SELECT rp.proposal_id FROM round_proposals rp JOIN rounds r"
+                    " ON r.id = rp.round_id WHERE r.status = 'open'"
+                )
+            }
+            approved = [p for p in approved if p.id not in voting]
+        return [Proposal(p.id, p.chapter_id or 0, p.title or "", p.text or "") for p in approved]
 
     # Rounds ---------------------------------------------------------------------------------
 

@@ -41,6 +41,11 @@ class Announcement:
 
 
 flow = Flow("broadcast", Announcement)
+# The staff roles an announcement can go to, as a group.
+ROLE_AUDIENCES: dict[Role, str] = {
+    Role.MODERATOR: N_("Moderators"),
+    Role.COORDINATOR: N_("Coordinators"),
+}
 
 
 async def start(update: Update, context: BashkeContext) -> None:
@@ -188,10 +193,7 @@ async def _options(context: BashkeContext, kind: AudienceKind) -> list[tuple[str
     if kind is AudienceKind.EVENT:
         return [(e.title[:50], str(e.id)) for e in await services.events.managed(roles)]
     if kind is AudienceKind.ROLE:
-        return [
-            (tr.gettext("Moderators"), Role.MODERATOR.value),
-            (tr.gettext("Coordinators"), Role.COORDINATOR.value),
-        ]
+        return [(tr.gettext(label), role.value) for role, label in ROLE_AUDIENCES.items()]
     return []
 
 

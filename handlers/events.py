@@ -43,6 +43,12 @@ OUTCOME_TEXT: dict[Outcome, str] = {
     Outcome.ALREADY_CHECKED_IN: N_("You are already checked in. Enjoy!"),
 }
 
+# How a person's place on an event is shown: its icon, and what it says on the card.
+REGISTRATION_LABELS: dict[RegistrationStatus, tuple[str, str]] = {
+    RegistrationStatus.REGISTERED: ("✅", N_("You are registered.")),
+    RegistrationStatus.WAITLISTED: ("⏳", N_("You are on the waitlist.")),
+}
+
 # More about a past event from other features (its ratings): lines under the attendance.
 ATTENDANCE_SECTIONS: list[Callable[[BashkeContext, Event], Awaitable[list[str]]]] = []
 
@@ -80,10 +86,9 @@ def event_text(tr: Translator, event: Event, status: str | None) -> str:
     if event.description:
         lines.append("")
         lines.append(escape(event.description))
-    if status == RegistrationStatus.REGISTERED:
-        lines.append("\n✅ " + tr.gettext("You are registered."))
-    elif status == RegistrationStatus.WAITLISTED:
-        lines.append("\n⏳ " + tr.gettext("You are on the waitlist."))
+    if status in REGISTRATION_LABELS:
+        icon, label = REGISTRATION_LABELS[RegistrationStatus(status)]
+        lines.append(f"\n{icon} " + tr.gettext(label))
     return "\n".join(lines)
 
 
@@ -221,7 +226,8 @@ async def myevents_command(update: Update, context: BashkeContext) -> None:
         [
             (
                 (
-                    ("✅ " if status == RegistrationStatus.REGISTERED else "⏳ ")
+                    REGISTRATION_LABELS[RegistrationStatus(status)][0]
+                    + " "
                     + _event_button(tr, event)
                 ),
                 callbacks.encode("event", event.id),
