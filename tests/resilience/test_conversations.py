@@ -1,11 +1,12 @@
 """Every conversation survives the bot killed with SIGKILL in its middle: /newevent, moving an
-event, editing one, /broadcast, and onboarding that came through a link. After the restart the
-person goes on where they were — the next answer, or a button from before the kill — and what
-they answered before the kill is what gets saved. (The story's own kill test is in
-tests/resilience/test_story.py.)"""
+event, editing one, /broadcast, the sentence after rating an event, and onboarding that came
+through a link. After the restart the person goes on where they were — the next answer, or a
+button from before the kill — and what they answered before the kill is what gets saved.
+(The story's own kill tests are in tests/resilience/test_story.py.)"""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -185,6 +186,31 @@ async def test_broadcast_goes_on_after_a_sigkill(tmp_path: Path) -> None:
             await tap(double, ADMIN, EN.gettext("Send now"), EN.gettext("Follow it with"))
         assert double.violations == []
     assert query(database, "SELECT text FROM broadcasts") == [(ANNOUNCEMENT,)]
+    assert query(database, "SELECT COUNT(*) FROM drafts") == [(0,)]
+
+
+async def test_the_sentence_after_a_rating_is_taken_after_a_sigkill(tmp_path: Path) -> None:
+    database, event_id = await seed(tmp_path, event=True)
+    # The admin came to the event and was asked to rate it (as the follow-up would have).
+    with sqlite3.connect(database) as db:
+        db.execute(
+            "INSERT INTO ratings (event_id, telegram_id, asked_at) VALUES (?, ?, ?)",
+            (event_id, ADMIN_ID, "2026-01-01T00:00:00Z"),
+        )
+    async with BotApiDouble(token=TOKEN) as double:
+        async with bot_process(tmp_path, double, "first") as first:
+            await say(double, ADMIN, "/help", "/events")
+            last = double.last_message(ADMIN_ID)
+            assert last is not None
+            start = len(double.calls)
+            double.tap(ADMIN, last["message_id"], f"rate:{event_id}:4", strict=False)
+            await double.wait_for(shows(ADMIN_ID, EN.gettext("add one sentence")), 15, start=start)
+            await sigkill(first, database)
+
+        async with bot_process(tmp_path, double, "second"):
+            await say(double, ADMIN, "Well run, warm people.", EN.gettext("it is noted"))
+        assert double.violations == []
+    assert query(database, "SELECT stars, comment FROM ratings") == [(4, "Well run, warm people.")]
     assert query(database, "SELECT COUNT(*) FROM drafts") == [(0,)]
 
 
