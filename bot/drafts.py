@@ -28,6 +28,7 @@ class Draft:
     kind: str
     step: str
     updated_at: datetime
+    answers: str  # the flow's typed answers as JSON; ``Drafts.typed`` reads them
 
 
 class Drafts:
@@ -38,11 +39,11 @@ class Drafts:
     async def current(self, telegram_id: int) -> Draft | None:
         """The flow the person touched last: the one their next typed message answers."""
         row = await self._db.fetchone(
-            "SELECT kind, step, updated_at FROM drafts WHERE telegram_id = ?"
+            "SELECT kind, step, updated_at, answers FROM drafts WHERE telegram_id = ?"
             " ORDER BY turn DESC LIMIT 1",
             (telegram_id,),
         )
-        return None if row is None else Draft(row[0], row[1], from_db_time(row[2]))
+        return None if row is None else Draft(row[0], row[1], from_db_time(row[2]), row[3])
 
     async def load(
         self, telegram_id: int, kind: str, answers: type[A], tx: Transaction | None = None
@@ -55,12 +56,20 @@ class Drafts:
         )
         if row is None:
             return None
+        draft = Draft(kind, row[0], from_db_time(row[1]), row[2])
+        typed = await self.typed(telegram_id, draft, answers, tx)
+        return None if typed is None else (draft, typed)
+
+    async def typed(
+        self, telegram_id: int, draft: Draft, answers: type[A], tx: Transaction | None = None
+    ) -> A | None:
+        """The draft's answers as ``answers``; None (and the draft dropped) when they no longer
+        read as that type, after an upgrade changed it."""
         try:
-            typed = msgspec.json.decode(row[2], type=answers)
+            return msgspec.json.decode(draft.answers, type=answers)
         except msgspec.ValidationError:
-            await self.drop(telegram_id, kind, tx)
+            await self.drop(telegram_id, draft.kind, tx)
             return None
-        return Draft(kind, row[0], from_db_time(row[1])), typed
 
     async def save(
         self, telegram_id: int, kind: str, step: str, answers: Any, tx: Transaction | None = None

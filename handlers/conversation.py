@@ -22,6 +22,7 @@ from typing import Any, Generic, TypeVar
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, filters
 
+from bot.drafts import Draft
 from bot.errors import InvalidInput
 from bot.i18n import N_
 from handlers import callbacks
@@ -126,10 +127,15 @@ class Flow(Generic[A]):
     async def end(self, context: BashkeContext) -> bool:
         return await context.services.drafts.drop(context.asker, self.kind)
 
-    async def load(self, context: BashkeContext) -> tuple[str, A] | None:
-        """The step and answers, or None when there is no draft or it was left too long (it is
-        put aside then)."""
-        loaded = await context.services.drafts.load(context.asker, self.kind, self.answers)
+    async def load(self, context: BashkeContext, read: Draft | None = None) -> tuple[str, A] | None:
+        """The step and answers (of the draft ``read`` already, if given), or None when there
+        is no draft or it was left too long (it is put aside then)."""
+        drafts = context.services.drafts
+        if read is None:
+            loaded = await drafts.load(context.asker, self.kind, self.answers)
+        else:
+            typed = await drafts.typed(context.asker, read, self.answers)
+            loaded = None if typed is None else (read, typed)
         if loaded is None:
             return None
         draft, answers = loaded
@@ -154,11 +160,12 @@ class Flow(Generic[A]):
         await self.save(context, following, answers)
         await self.questions[following](update, context, answers)
 
-    async def take_message(self, update: Update, context: BashkeContext) -> bool:
-        """A typed message for this flow: answer it, or say what the step wants."""
+    async def take_message(self, update: Update, context: BashkeContext, draft: Draft) -> bool:
+        """A typed message for this flow (``draft`` is its row): answer it, or say what the
+        step wants."""
         message = update.message
         assert message is not None
-        loaded = await self.load(context)
+        loaded = await self.load(context, draft)
         if loaded is None:
             if self.put_aside is None:
                 return False
@@ -212,8 +219,9 @@ async def offer(update: Update, context: BashkeContext) -> bool:
     if message is None or filters.COMMAND.check_update(update):
         return False  # an unknown command is nobody's answer; the fallback answers it
     draft = await context.services.drafts.current(context.asker)
-    flow = FLOWS.get(draft.kind) if draft is not None else None
-    return flow is not None and bool(flow.steps) and await flow.take_message(update, context)
+    if draft is None or (flow := FLOWS.get(draft.kind)) is None or not flow.steps:
+        return False
+    return await flow.take_message(update, context, draft)
 
 
 async def cancel_command(update: Update, context: BashkeContext) -> None:
