@@ -142,9 +142,9 @@ async def add_history(database: Path, people: int) -> None:
                     )
                 )
             await tx.executemany(
-                "INSERT INTO stories (author_id, chapter_id, kind, text, anonymous, status,"
+                "INSERT INTO stories (author_id, chapter_id, text, anonymous, status,"
                 " created_at, updated_at, submitted_at, decided_at)"
-                " VALUES (?, ?, 'story', 'Text', 1, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, 'Text', 1, ?, ?, ?, ?, ?)",
                 [(a, c, s, sub, sub, sub, d) for a, c, s, sub, d in stories],
             )
     finally:

@@ -47,7 +47,7 @@ class ManualService:
                     adopted.setdefault(result.proposal.chapter_id, []).append(result)
         stories = await self._db.fetchall(
             "SELECT chapter_id, text, CASE WHEN anonymous = 1 THEN NULL ELSE signed_name END"
-            " AS name FROM stories WHERE kind = 'story' AND status = 'approved'"
+            " AS name FROM stories WHERE status = 'approved'"
             " ORDER BY decided_at, id"
         )
         chapters = []

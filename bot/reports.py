@@ -355,7 +355,7 @@ class ReportService:
             rows = await self._db.fetchall(
                 f"SELECT substr(s.{column}, 1, 13) AS hour, COUNT(*) AS n FROM stories s"
                 " LEFT JOIN people p ON p.telegram_id = s.author_id"
-                f" WHERE s.kind = 'story' AND {status} AND s.{column} >= ? AND s.{column} < ?"
+                f" WHERE {status} AND s.{column} >= ? AND s.{column} < ?"
                 f" AND {authors} GROUP BY hour",
                 [start, end, *params],
             )
@@ -369,9 +369,8 @@ class ReportService:
         authors, params = self._authors(scope)
         row = await self._db.fetchone(
             "SELECT COUNT(*) AS submitted, IFNULL(SUM(s.status = 'approved'), 0) AS accepted"
-            " FROM stories s LEFT JOIN people p ON p.telegram_id = s.author_id"
-            " WHERE s.kind = 'proposal'"
-            f" AND s.submitted_at >= ? AND s.submitted_at < ? AND {authors}",
+            " FROM proposals s LEFT JOIN people p ON p.telegram_id = s.author_id"
+            f" WHERE s.submitted_at >= ? AND s.submitted_at < ? AND {authors}",
             [start, end, *params],
         )
         assert row is not None

@@ -102,8 +102,7 @@ class StatsService:
         stories = await self._db.fetchall(
             "SELECT s.status, COUNT(*) AS n FROM stories s"
             " LEFT JOIN people p ON p.telegram_id = s.author_id"
-            " WHERE s.kind = 'story'"
-            f" AND ({where} OR s.author_id IS NULL AND {int(network)})"
+            f" WHERE ({where} OR s.author_id IS NULL AND {int(network)})"
             " GROUP BY s.status",
             params,
         )

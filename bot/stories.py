@@ -122,6 +122,21 @@ class StoryDraft:
         return None if self.anonymous or not self.signed_name else self.signed_name
 
 
+# Stories and proposals side by side, as submissions: one queue, one numbering (migration 0014).
+_STORIES = (
+    "SELECT id, author_id, chapter_id, text, anonymous, signed_name, status, reject_reason,"
+    " created_at, submitted_at, decided_at, decided_by, updated_at, 'story' AS kind,"
+    " NULL AS title FROM stories"
+)
+_PROPOSALS = (
+    "SELECT id, author_id, chapter_id, text, 1 AS anonymous, NULL AS signed_name, status,"
+    " reject_reason, created_at, submitted_at, decided_at, decided_by, updated_at,"
+    " 'proposal' AS kind, title FROM proposals"
+)
+SUBMISSIONS = f"({_STORIES} UNION ALL {_PROPOSALS})"
+TABLE_OF = {Kind.STORY: "stories", Kind.PROPOSAL: "proposals"}
+
+
 def _story(row: Any) -> Story:
     return Story(
         id=row["id"],
@@ -189,12 +204,20 @@ class StoryService:
         self.channel_id = channel_id
 
     async def export(self, telegram_id: int) -> dict[str, Any]:
-        rows = await self._db.fetchall(
+        stories = await self._db.fetchall(
             "SELECT id, status, text, anonymous, signed_name, created_at, submitted_at,"
             " decided_at, reject_reason FROM stories WHERE author_id = ? ORDER BY id",
             (telegram_id,),
         )
-        return {"stories": [dict(row) for row in rows]}
+        proposals = await self._db.fetchall(
+            "SELECT id, status, title, text, created_at, submitted_at, decided_at,"
+            " reject_reason FROM proposals WHERE author_id = ? ORDER BY id",
+            (telegram_id,),
+        )
+        return {
+            "stories": [dict(row) for row in stories],
+            "proposals": [dict(row) for row in proposals],
+        }
 
     async def forget(self, tx: Transaction, telegram_id: int) -> bool:
         """/deleteme: their stories go, but for the approved anonymous ones, which stay with no
@@ -205,8 +228,13 @@ class StoryService:
             " AND NOT (status = 'approved' AND anonymous = 1)",
             person,
         )
-        tx.defer("UPDATE stories SET author_id = NULL WHERE author_id = ?", person)
-        tx.defer("UPDATE stories SET decided_by = NULL WHERE decided_by = ?", person)
+        # Proposals carry no name: the approved ones stay, the network's, with no link to them.
+        removed += await tx.execute(
+            "DELETE FROM proposals WHERE author_id = ? AND status != 'approved'", person
+        )
+        for table in TABLE_OF.values():
+            tx.defer(f"UPDATE {table} SET author_id = NULL WHERE author_id = ?", person)
+            tx.defer(f"UPDATE {table} SET decided_by = NULL WHERE decided_by = ?", person)
         tx.defer("UPDATE moderation_log SET moderator_id = 0 WHERE moderator_id = ?", person)
         return bool(removed)
 
@@ -234,7 +262,7 @@ class StoryService:
                     )
                 )
             waiting = await tx.fetchval(
-                "SELECT COUNT(*) FROM stories WHERE author_id = ? AND status = 'pending'",
+                f"SELECT COUNT(*) FROM {SUBMISSIONS} WHERE author_id = ? AND status = 'pending'",
                 (author_id,),
             )
             if waiting >= MAX_WAITING:
@@ -304,7 +332,7 @@ class StoryService:
             draft = await self.draft(author_id, tx)
             if draft is None:
                 row = await tx.fetchone(
-                    "SELECT * FROM stories WHERE author_id = ? AND status = 'pending'"
+                    f"SELECT * FROM {SUBMISSIONS} WHERE author_id = ? AND status = 'pending'"
                     " ORDER BY id DESC LIMIT 1",
                     (author_id,),
                 )
@@ -313,23 +341,40 @@ class StoryService:
                 return _story(row)
             if draft.step is not Step.PREVIEW:
                 raise InvalidInput(N_("The story is not finished yet. Send /story to go on."))
-            story_id = await tx.insert(
-                "INSERT INTO stories (author_id, kind, chapter_id, title, text, anonymous,"
-                " signed_name, status, created_at, submitted_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
-                (
-                    author_id,
-                    draft.kind.value,
-                    draft.chapter_id,
-                    draft.title,
-                    draft.text,
-                    int(bool(draft.anonymous)),
-                    draft.signed_name,
-                    draft.created_at or now,
-                    now,
-                    now,
-                ),
-            )
+            story_id = await tx.insert("INSERT INTO submissions DEFAULT VALUES")
+            if draft.kind is Kind.PROPOSAL:
+                await tx.execute(
+                    "INSERT INTO proposals (id, author_id, chapter_id, title, text, status,"
+                    " created_at, submitted_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+                    (
+                        story_id,
+                        author_id,
+                        draft.chapter_id,
+                        draft.title,
+                        draft.text,
+                        draft.created_at or now,
+                        now,
+                        now,
+                    ),
+                )
+            else:
+                await tx.execute(
+                    "INSERT INTO stories (id, author_id, chapter_id, text, anonymous,"
+                    " signed_name, status, created_at, submitted_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+                    (
+                        story_id,
+                        author_id,
+                        draft.chapter_id,
+                        draft.text,
+                        int(bool(draft.anonymous)),
+                        draft.signed_name,
+                        draft.created_at or now,
+                        now,
+                        now,
+                    ),
+                )
             await self._drafts.drop(author_id, DRAFT, tx)
             await self._outbox.cancel(tx, _draft_subject(author_id), kind=DRAFT_WAITING)
             for moderator in await self._moderators(tx):
@@ -353,18 +398,20 @@ class StoryService:
         network's own, with no author and no moderation)."""
         if not await tx.fetchval("SELECT 1 FROM chapters WHERE id = ?", (chapter_id,)):
             raise NotFound(N_("That chapter does not exist (any more)."))
-        return await tx.insert(
-            "INSERT INTO stories (author_id, chapter_id, kind, title, text, anonymous,"
-            " status, created_at, updated_at, submitted_at, decided_at, decided_by)"
-            " VALUES (NULL, ?, 'proposal', ?, ?, 1, 'approved', ?, ?, ?, ?, ?)",
-            (chapter_id, title, text, now, now, now, now, actor_id),
+        proposal_id = await tx.insert("INSERT INTO submissions DEFAULT VALUES")
+        await tx.execute(
+            "INSERT INTO proposals (id, author_id, chapter_id, title, text, status,"
+            " created_at, updated_at, submitted_at, decided_at, decided_by)"
+            " VALUES (?, NULL, ?, ?, ?, 'approved', ?, ?, ?, ?, ?)",
+            (proposal_id, chapter_id, title, text, now, now, now, now, actor_id),
         )
+        return proposal_id
 
     async def approved_proposals(self, tx: Transaction | None = None) -> list[Story]:
         """The proposals that can be voted on, in the manual's order of chapters."""
         rows = await (tx or self._db).fetchall(
-            "SELECT s.* FROM stories s JOIN chapters c ON c.id = s.chapter_id"
-            " WHERE s.kind = 'proposal' AND s.status = 'approved' ORDER BY c.position, s.id"
+            f"SELECT p.* FROM ({_PROPOSALS}) p JOIN chapters c ON c.id = p.chapter_id"
+            " WHERE p.status = 'approved' ORDER BY c.position, p.id"
         )
         return [_story(row) for row in rows]
 
@@ -384,9 +431,12 @@ class StoryService:
         """The oldest story waiting for a decision, and how many wait."""
         await self._authz.require(moderator_id, Permission.MODERATE)
         row = await self._db.fetchone(
-            "SELECT * FROM stories WHERE status = 'pending' ORDER BY submitted_at, id LIMIT 1"
+            f"SELECT * FROM {SUBMISSIONS} WHERE status = 'pending'"
+            " ORDER BY submitted_at, id LIMIT 1"
         )
-        waiting = await self._db.fetchval("SELECT COUNT(*) FROM stories WHERE status = 'pending'")
+        waiting = await self._db.fetchval(
+            f"SELECT COUNT(*) FROM {SUBMISSIONS} WHERE status = 'pending'"
+        )
         return (None if row is None else _story(row)), int(waiting)
 
     async def approve(self, moderator_id: int, story_id: int) -> Story:
@@ -406,13 +456,13 @@ class StoryService:
         async with self._db.transaction() as tx:
             # The role too is checked inside the change: one revoked meanwhile decides nothing.
             await self._authz.require(moderator_id, Permission.MODERATE, tx=tx)
-            row = await tx.fetchone("SELECT * FROM stories WHERE id = ?", (story_id,))
+            row = await tx.fetchone(f"SELECT * FROM {SUBMISSIONS} WHERE id = ?", (story_id,))
             if row is None:
                 raise NotFound(N_("That story does not exist (any more)."))
             # Only the first of two moderators tapping at once changes the row.
             changed = await tx.execute(
-                "UPDATE stories SET status = ?, reject_reason = ?, decided_at = ?, decided_by = ?"
-                " WHERE id = ? AND status = 'pending'",
+                f"UPDATE {TABLE_OF[Kind(row['kind'])]} SET status = ?, reject_reason = ?,"
+                " decided_at = ?, decided_by = ? WHERE id = ? AND status = 'pending'",
                 (status, reason.value if reason else None, now, moderator_id, story_id),
             )
             if not changed:
@@ -480,7 +530,7 @@ class StoryService:
         return draft is not None and draft.updated_at == updated_at
 
     async def get(self, story_id: int) -> Story:
-        row = await self._db.fetchone("SELECT * FROM stories WHERE id = ?", (story_id,))
+        row = await self._db.fetchone(f"SELECT * FROM {SUBMISSIONS} WHERE id = ?", (story_id,))
         if row is None:
             raise NotFound(N_("That story does not exist (any more)."))
         return _story(row)
@@ -488,13 +538,11 @@ class StoryService:
     async def published(self, chapter_id: int, index: int) -> tuple[Story | None, int]:
         """One approved story of a chapter, newest first, and how many there are."""
         total = await self._db.fetchval(
-            "SELECT COUNT(*) FROM stories WHERE kind = 'story' AND status = 'approved'"
-            " AND chapter_id = ?",
+            "SELECT COUNT(*) FROM stories WHERE status = 'approved' AND chapter_id = ?",
             (chapter_id,),
         )
         row = await self._db.fetchone(
-            "SELECT * FROM stories WHERE kind = 'story' AND status = 'approved'"
-            " AND chapter_id = ?"
+            f"{_STORIES} WHERE status = 'approved' AND chapter_id = ?"
             " ORDER BY decided_at DESC, id DESC LIMIT 1 OFFSET ?",
             (chapter_id, index),
         )

@@ -57,7 +57,7 @@ class Choice(StrEnum):
 
 PROPOSALS_OF_ROUND = (
     "SELECT s.id, s.chapter_id, s.title, s.text FROM round_proposals rp"
-    " JOIN stories s ON s.id = rp.proposal_id WHERE rp.round_id = ? ORDER BY rp.position"
+    " JOIN proposals s ON s.id = rp.proposal_id WHERE rp.round_id = ? ORDER BY rp.position"
 )
 MY_CHOICES = "SELECT proposal_id, choice FROM ballots WHERE round_id = ? AND voter_key = ?"
 

@@ -110,14 +110,22 @@ async def seed(services: Services) -> World:
             (101, "proposal", "rejected", "2025-04-01T10:00:00Z", "2025-04-02T10:00:00Z"),
         ]
         await tx.executemany(
-            "INSERT INTO stories (author_id, chapter_id, kind, title, text, status, created_at,"
+            "INSERT INTO stories (author_id, chapter_id, text, status, created_at,"
             " updated_at, submitted_at, decided_at)"
-            " VALUES (?, ?, ?, 'T', 'Text', ?, '2025-01-01', '2025-01-01', ?, ?)",
-            [(a, chapter, k, s, sub, dec) for a, k, s, sub, dec in stories],
+            " VALUES (?, ?, 'Text', ?, '2025-01-01', '2025-01-01', ?, ?)",
+            [(a, chapter, s, sub, dec) for a, k, s, sub, dec in stories if k == "story"],
         )
-        proposals = [
-            row[0] for row in await tx.fetchall("SELECT id FROM stories WHERE kind = 'proposal'")
-        ]
+        await tx.executemany(
+            "INSERT INTO proposals (id, author_id, chapter_id, title, text, status, created_at,"
+            " updated_at, submitted_at, decided_at)"
+            " VALUES (1000 + ?, ?, ?, 'T', 'Text', ?, '2025-01-01', '2025-01-01', ?, ?)",
+            [
+                (n, a, chapter, s, sub, dec)
+                for n, (a, k, s, sub, dec) in enumerate(stories)
+                if k == "proposal"
+            ],
+        )
+        proposals = [row[0] for row in await tx.fetchall("SELECT id FROM proposals ORDER BY id")]
         rounds = [
             (1, "Spring vote", "closed", "2025-05-01T10:00:00Z"),
             (2, "Autumn vote", "closed", "2025-09-01T10:00:00Z"),

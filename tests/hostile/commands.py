@@ -382,7 +382,9 @@ def _valid_staff_command(lane: Lane, diff: Diff) -> str | None:
         made += diff.claim(lambda c: c.table == "chapter_titles" and c.row["chapter_id"] in ids)
     elif entry["action"] == "add_proposal":
         proposal = int(subject.split(":")[1])
-        made = diff.claim(lambda c: c.table == "stories" and c.rowid == proposal)
+        made = diff.claim(lambda c: c.table == "proposals" and c.rowid == proposal)
+        # Its number, from the one sequence of stories and proposals.
+        made += diff.claim(lambda c: c.table == "submissions" and c.rowid == proposal)
     if not made or any(c.kind != "insert" for c in made):
         return f"{entry['action']} changed: {[str(c) for c in made]}"
     return None

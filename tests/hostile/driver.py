@@ -53,6 +53,7 @@ OWNER_COLUMN = {
     "people": "telegram_id",
     "staff_roles": "telegram_id",
     "stories": "author_id",
+    "proposals": "author_id",
     "outbox": "chat_id",
     "registrations": "telegram_id",
     "audit_log": "actor_id",
