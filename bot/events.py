@@ -293,12 +293,17 @@ def check_draft(draft: EventDraft, now: datetime) -> EventDraft:
     )
 
 
+def _manages(roles: Roles, scope: Scope, town_id: int | None) -> bool:
+    """Who manages an event: its town's coordinators, and the network's (for every event)."""
+    return roles.allows(Permission.COORDINATE, town_id if scope is Scope.LOCAL else None)
+
+
 # A feature that follows up on events: called once per event that ended, in the change that
 # marks it followed up, with the people checked in there.
 Follower = Callable[[Transaction, "Event", list[int]], Awaitable[None]]
 _TO_FOLLOW_UP = (
-    " FROM events e LEFT JOIN towns t ON t.id = e.town_id WHERE e.followed_up_at IS NULL"
-    " AND e.status = 'scheduled' AND e.ends_at BETWEEN ? AND ?"
+    EVENT_FROM + " WHERE e.followed_up_at IS NULL AND e.status = 'scheduled'"
+    " AND e.ends_at BETWEEN ? AND ?"
 )
 
 
@@ -330,9 +335,7 @@ class EventService:
     # Coordinators ---------------------------------------------------------------------------
 
     async def may_manage(self, roles: Roles, event: Event) -> bool:
-        return roles.allows(
-            Permission.COORDINATE, event.town_id if event.scope is Scope.LOCAL else None
-        )
+        return _manages(roles, event.scope, event.town_id)
 
     async def _require_manager(
         self, actor_id: int, event: Event, tx: Transaction | None = None
@@ -581,16 +584,8 @@ class EventService:
     async def managed_ids(self, actor_id: int) -> list[int]:
         """Every event the actor's towns held or hold (every event, for the network)."""
         roles = await self._authz.require_coordinator(actor_id)
-        if roles.sees_network:
-            rows = await self._db.fetchall("SELECT id FROM events")
-        else:
-            towns = sorted(roles.coordinator_towns)
-            rows = await self._db.fetchall(
-                "SELECT id FROM events WHERE scope = 'local'"
-                f" AND town_id IN ({','.join('?' * len(towns))})",
-                towns,
-            )
-        return [row[0] for row in rows]
+        rows = await self._db.fetchall("SELECT id, scope, town_id FROM events")
+        return [row[0] for row in rows if _manages(roles, Scope(row[1]), row[2])]
 
     # After an event ----------------------------------------------------------------------------
 

@@ -96,12 +96,13 @@ async def reachable(
     return [row[0] for row in rows]
 
 
+# Since when the person has blocked the bot: the first time it was found out.
+_BLOCKED = "UPDATE people SET blocked_at = ? WHERE telegram_id = ? AND blocked_at IS NULL"
+
+
 def mark_blocked_in(tx: Transaction, telegram_id: int, at: str) -> None:
     """The person blocked the bot (found when a message to them is refused)."""
-    tx.defer(
-        "UPDATE people SET blocked_at = ? WHERE telegram_id = ? AND blocked_at IS NULL",
-        (at, telegram_id),
-    )
+    tx.defer(_BLOCKED, (at, telegram_id))
 
 
 class PeopleService:
@@ -163,10 +164,12 @@ class PeopleService:
         return await self.require(telegram_id)
 
     async def mark_blocked(self, telegram_id: int, blocked: bool) -> None:
-        await self._db.execute(
-            "UPDATE people SET blocked_at = ? WHERE telegram_id = ?",
-            (now_text() if blocked else None, telegram_id),
-        )
+        if blocked:
+            await self._db.execute(_BLOCKED, (now_text(), telegram_id))
+        else:
+            await self._db.execute(
+                "UPDATE people SET blocked_at = NULL WHERE telegram_id = ?", (telegram_id,)
+            )
 
     async def export(self, telegram_id: int) -> dict[str, Any]:
         """The person's profile, for /mydata (``Services.export_person`` adds the rest)."""

@@ -22,7 +22,7 @@ from bot.roles import Role
 from bot.services import Services
 from handlers import callbacks
 from handlers.context import BashkeApp, BashkeContext
-from handlers.conversation import END, Flow
+from handlers.conversation import END, STOPPED, Flow
 from handlers.render import Button, keyboard, show
 
 
@@ -268,7 +268,7 @@ async def confirm(update: Update, context: BashkeContext, draft: Announcement) -
         return END
     if answer == "later":
         return "when"
-    await show(update, context.tr.gettext("Stopped. Nothing was saved."))
+    await show(update, context.tr.gettext(STOPPED))
     return END
 
 

@@ -21,7 +21,7 @@ from bot.roles import Permission
 from bot.text import whole_number
 from handlers import callbacks
 from handlers.context import BashkeApp, BashkeContext
-from handlers.conversation import END, Flow
+from handlers.conversation import END, STOPPED, Flow
 from handlers.events import event_text, show_card
 from handlers.render import Button, keyboard, show
 
@@ -316,7 +316,7 @@ async def ask_preview(update: Update, context: BashkeContext, answers: NewEvent)
 async def save(update: Update, context: BashkeContext, answers: NewEvent) -> None:
     (answer,) = callbacks.args(update, 1)
     if answer != "yes":
-        await show(update, context.tr.gettext("Stopped. Nothing was saved."))
+        await show(update, context.tr.gettext(STOPPED))
         return END
     if answers.created is None:
         answers.created = (await context.services.events.create(context.asker, answers.draft())).id

@@ -11,7 +11,7 @@ from telegram.ext import CallbackQueryHandler
 
 from bot.disclosure import SMALL_GROUP
 from bot.events import Event
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from bot.outbox import OutboxRow, OutgoingMessage
 from bot.ratings import REQUEST, Summary
 from bot.services import Services
@@ -28,6 +28,7 @@ class Rating:
 
 # After the stars, the person may add one sentence (or skip): kept in the drafts table.
 flow = Flow("rating", Rating)
+NOTED = N_("Thank you, it is noted.")
 
 
 def summary_line(tr: Translator, summary: Summary) -> str:
@@ -67,13 +68,13 @@ async def ask_comment(update: Update, context: BashkeContext, answers: Rating) -
 async def got_comment(update: Update, context: BashkeContext, answers: Rating) -> None:
     assert update.message is not None and update.message.text is not None
     await context.services.ratings.comment(context.asker, answers.event_id, update.message.text)
-    await show(update, context.tr.gettext("Thank you, it is noted."))
+    await show(update, context.tr.gettext(NOTED))
     return END
 
 
 @flow.on_button("rateskip", "comment")
 async def skip(update: Update, context: BashkeContext, answers: Rating) -> None:
-    await show(update, context.tr.gettext("Thank you, it is noted."))
+    await show(update, context.tr.gettext(NOTED))
     return END
 
 

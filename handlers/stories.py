@@ -16,7 +16,7 @@ from bot.services import Services
 from bot.stories import Kind, Reason, Step, Story, StoryDraft, StoryStatus
 from handlers import callbacks
 from handlers.context import BashkeApp, BashkeContext
-from handlers.conversation import Flow
+from handlers.conversation import STOPPED, Flow
 from handlers.render import Button, keyboard, show
 
 # The draft itself is the stories service's (bot/stories.py: its rules, in the drafts table);
@@ -214,7 +214,7 @@ async def rewrite_story(update: Update, context: BashkeContext) -> None:
 async def drop_story(update: Update, context: BashkeContext) -> None:
     callbacks.args(update, 0)
     await context.services.stories.discard(context.asker)
-    await show(update, context.tr.gettext("Stopped. Nothing was saved."))
+    await show(update, context.tr.gettext(STOPPED))
 
 
 # Moderation -------------------------------------------------------------------------------
